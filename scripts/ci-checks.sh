@@ -1,0 +1,2 @@
+# Checks beyond vitest, sourced by .ci/run; each counts as one passed or failed line.
+run_check "vite build" npm run -s build

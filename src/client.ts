@@ -1,0 +1,143 @@
+/**
+ * The page's side: `openVault()` starts a worker for one database and returns a typed client.
+ * The main thread does no SQLite, hashing or compression work; it only sends messages.
+ */
+import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
+import { ErrorCode, PagevaultError, errorFromWire } from './errors';
+import type {
+  BackupInfo,
+  BackupStatus,
+  CreateBackupOptions,
+  ExecResult,
+  JobRecord,
+  OpenOptions,
+  Progress,
+  RestoreOptions,
+  RestoreResult,
+  Result,
+  Row,
+  SaveResult,
+  SqlParams,
+  StorageReport,
+  VaultInfo,
+  WorkerApi,
+} from './protocol';
+
+export interface OpenVaultOptions extends OpenOptions {
+  /**
+   * Where the worker fetches `sql-wasm.wasm`. By default the worker finds the copy emitted beside
+   * it by your bundler; set this when assets are served from elsewhere.
+   */
+  readonly wasmUrl?: string;
+  /** A worker you constructed yourself (e.g. under a strict Content-Security-Policy). */
+  readonly worker?: Worker;
+}
+
+export interface CreateBackupRequest extends CreateBackupOptions {
+  /** Called (at most every 100 ms, and once at the end) with the job's progress. */
+  readonly onProgress?: (progress: Progress) => void;
+}
+
+/** The backup catalog of a vault. */
+export interface BackupClient {
+  /** Starts a backup job and returns its id at once. @throws INVALID_ARGUMENT, CLOSED */
+  create(options?: CreateBackupRequest): Promise<{ backupId: string }>;
+  /** State and progress of a backup job. @throws NOT_FOUND */
+  status(backupId: string): Promise<BackupStatus>;
+  /** Resolves when the backup succeeds; throws with the job's code (`CANCELLED`, `QUOTA_EXCEEDED`...) otherwise. */
+  wait(backupId: string): Promise<BackupInfo>;
+  /** Cancels a queued or running backup. @throws NOT_FOUND */
+  cancel(backupId: string): Promise<{ status: 'cancelled' | 'not running' }>;
+  /** Completed backups, newest first. */
+  list(): Promise<BackupInfo[]>;
+  /** Every job (backup, restore, ...), newest first. */
+  history(): Promise<JobRecord[]>;
+  /** Removes a backup and the chunks nothing else references. @throws NOT_FOUND, BUSY */
+  drop(backupId: string): Promise<void>;
+  /** Checks a backup and swaps it in; the replaced state is kept as an automatic backup. @throws NOT_FOUND, CORRUPT, LOCKED */
+  restore(options: RestoreOptions): Promise<RestoreResult>;
+}
+
+/** An open database. Every method rejects with a `PagevaultError`. */
+export interface Vault {
+  readonly name: string;
+  /** Runs one or more statements. @throws SQLITE, BUSY, CLOSED */
+  exec(sql: string, params?: SqlParams): Promise<ExecResult>;
+  /** Runs a query and returns rows as plain objects. @throws SQLITE, CLOSED */
+  query<T extends Row = Row>(sql: string, params?: SqlParams): Promise<T[]>;
+  /** Saves the committed state now. @throws BUSY (open transaction), QUOTA_EXCEEDED, STORAGE */
+  flush(): Promise<SaveResult>;
+  info(): Promise<VaultInfo>;
+  /** Bytes used by the live database and by backups, and the origin's quota. */
+  storage(): Promise<StorageReport>;
+  /** Flushes, stops running jobs, and ends the worker. Safe to call twice. */
+  close(): Promise<void>;
+  readonly backup: BackupClient;
+}
+
+/** Resolves a worker Result, rethrowing its error as a PagevaultError with the same code. */
+async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
+  const result = await call;
+  if (!result.ok) throw errorFromWire(result.error);
+  return result.value;
+}
+
+/**
+ * Opens (creating if needed) the database `name` in a new worker.
+ * @throws LOCKED when another tab owns it past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
+ *   INVALID_ARGUMENT, STORAGE, QUOTA_EXCEEDED.
+ * @example
+ * const vault = await openVault({ name: 'notes' });
+ * await vault.exec('CREATE TABLE IF NOT EXISTS note (id INTEGER PRIMARY KEY, body TEXT)');
+ * await vault.exec('INSERT INTO note (body) VALUES (?)', ['hello']);
+ * const rows = await vault.query('SELECT * FROM note');
+ */
+export async function openVault(options: OpenVaultOptions): Promise<Vault> {
+  const worker = options.worker ?? new Worker(new URL('../worker/index.ts', import.meta.url), { type: 'module', name: `pagevault:${options.name}` });
+  const remote: Remote<WorkerApi> = wrap<WorkerApi>(worker);
+  let closed = false;
+  const { worker: _worker, ...openOptions } = options;
+  try {
+    await unwrap(remote.open(openOptions));
+  } catch (error) {
+    remote[releaseProxy]();
+    worker.terminate();
+    throw error;
+  }
+  const call = <T>(body: () => Promise<Result<T>>): Promise<T> => {
+    if (closed) return Promise.reject(new PagevaultError(ErrorCode.CLOSED, `The vault "${options.name}" is closed.`, { name: options.name }));
+    return unwrap(body());
+  };
+  const backup: BackupClient = {
+    create: (request = {}) => {
+      const { onProgress, ...rest } = request;
+      return call(() => (onProgress ? remote.backupCreate(rest, proxy(onProgress)) : remote.backupCreate(rest)));
+    },
+    status: (id) => call(() => remote.backupStatus(id)),
+    wait: (id) => call(() => remote.backupWait(id)),
+    cancel: (id) => call(() => remote.backupCancel(id)),
+    list: () => call(() => remote.backupList()),
+    history: () => call(() => remote.backupHistory()),
+    drop: (id) => call(() => remote.backupDrop(id)),
+    restore: (restoreOptions) => call(() => remote.backupRestore(restoreOptions)),
+  };
+  return {
+    name: options.name,
+    exec: (sql, params) => call(() => remote.exec(sql, params)),
+    query: <T extends Row = Row>(sql: string, params?: SqlParams) => call(() => remote.query(sql, params)) as Promise<T[]>,
+    flush: () => call(() => remote.flush()),
+    info: () => call(() => remote.info()),
+    storage: () => call(() => remote.storage()),
+    close: async () => {
+      if (closed) return;
+      try {
+        await unwrap(remote.close());
+      } finally {
+        closed = true;
+        remote[releaseProxy]();
+        worker.terminate();
+      }
+    },
+    backup,
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The one error type pagevault throws, on both sides of the worker boundary.
+ *
+ * Invariants:
+ * - `code` is one of {@link ErrorCode}; tests and callers branch on it, never on `message`.
+ * - `details` is small and structured-cloneable (numbers, strings, plain objects).
+ * - A `PagevaultError` thrown in the worker arrives on the page as a `PagevaultError`
+ *   with the same `code` and `details` (see `errorToWire` / `errorFromWire`).
+ */
+
+/** Stable error codes. Documented in the README; never renamed once released. */
+export const ErrorCode = {
+  /** SQLite rejected the statement (syntax, constraint, missing table...). */
+  SQLITE: 'SQLITE',
+  /** The database is in a state that forbids the request right now (e.g. an open write transaction). */
+  BUSY: 'BUSY',
+  /** Another owner (tab, worker) holds this database. */
+  LOCKED: 'LOCKED',
+  /** Stored data failed its checks (hash mismatch, broken SQLite structure). */
+  CORRUPT: 'CORRUPT',
+  /** The browser refused to store more data. */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  /** IndexedDB failed for another reason. */
+  STORAGE: 'STORAGE',
+  /** Data this vault had stored is gone (the origin's storage was cleared or evicted). */
+  STORAGE_LOST: 'STORAGE_LOST',
+  /** No backup, job or schedule with that id. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** An argument is missing, of the wrong type or out of range. */
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** A job was cancelled before it finished. */
+  CANCELLED: 'CANCELLED',
+  /** The vault was closed, or its worker ended. */
+  CLOSED: 'CLOSED',
+  /** A file is not a backup pagevault can read. */
+  INVALID_BACKUP: 'INVALID_BACKUP',
+  /** A backup file of a format version this build does not know. */
+  UNSUPPORTED_VERSION: 'UNSUPPORTED_VERSION',
+  /** A backup file was altered, truncated or damaged. */
+  INTEGRITY: 'INTEGRITY',
+  /** The passphrase does not open this encrypted backup. */
+  WRONG_PASSPHRASE: 'WRONG_PASSPHRASE',
+  /** The backup is encrypted and no passphrase was given. */
+  PASSPHRASE_REQUIRED: 'PASSPHRASE_REQUIRED',
+  /** An incremental backup's base is missing or is another database. */
+  CHAIN: 'CHAIN',
+  /** The bytes are not a SQLite database. */
+  NOT_SQLITE: 'NOT_SQLITE',
+  /** A size or time limit was exceeded. */
+  LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  /** A bug in pagevault. Please report it. */
+  INTERNAL: 'INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Small, structured-cloneable facts about an error (ids, sizes, the operation). */
+export type ErrorDetails = Readonly<Record<string, string | number | boolean | null | undefined | readonly (string | number)[]>>;
+
+const ERROR_NAME = 'PagevaultError';
+
+/** The error every pagevault API rejects with. Branch on `code`. */
+export class PagevaultError extends Error {
+  override readonly name = ERROR_NAME;
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/**
+ * True for a {@link PagevaultError}, also one made in another realm (checks `name` and `code`
+ * as well as `instanceof`, so it holds across iframes and bundles).
+ */
+export function isPagevaultError(value: unknown): value is PagevaultError {
+  if (value instanceof PagevaultError) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as { name?: unknown; code?: unknown };
+  return v.name === ERROR_NAME && typeof v.code === 'string' && v.code in ErrorCode;
+}
+
+/** The shape a `PagevaultError` takes on the wire between worker and page. */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly details: ErrorDetails;
+}
+
+/** Converts anything thrown into the wire shape; unknown errors become `INTERNAL`. */
+export function errorToWire(error: unknown): WireError {
+  if (isPagevaultError(error)) return { code: error.code, message: error.message, details: error.details };
+  const message = error instanceof Error ? error.message : String(error);
+  return { code: ErrorCode.INTERNAL, message: `Unexpected error: ${message}`, details: {} };
+}
+
+/** Rebuilds a `PagevaultError` from its wire shape. */
+export function errorFromWire(wire: WireError): PagevaultError {
+  return new PagevaultError(wire.code, wire.message, wire.details);
+}

@@ -1,0 +1,144 @@
+/**
+ * `.sqlite.gz` files: a streaming writer, and a reader that takes exactly one gzip member with an
+ * output cap and checks the CRC-32 and ISIZE trailer itself (fflate does not).
+ *
+ * Reading choice: a file with anything after the first member (a second member, or garbage of
+ * four bytes or more) is rejected with INVALID_BACKUP. Multi-member gzip is legal, but no tool
+ * we care about writes it for a database, and silently restoring only part of a file (or
+ * concatenating two databases) would be worse than refusing.
+ * Trailing garbage of one to three bytes shifts the trailer and fails as INTEGRITY.
+ */
+import { Gunzip, Gzip } from 'fflate';
+import { PagevaultError } from '../errors';
+import { crc32 } from './crc32';
+
+// RFC 1952 member header.
+const GZIP_ID1 = 0x1f;
+const GZIP_ID2 = 0x8b;
+const GZIP_CM_DEFLATE = 8;
+const GZIP_OFFSET_FLAGS = 3;
+const GZIP_HEADER_MIN_BYTES = 10;
+const GZIP_TRAILER_BYTES = 8; // CRC-32 then ISIZE, both little-endian u32
+const GZIP_RESERVED_FLAGS = 0xe0;
+
+/** Input is fed to the inflater in slices this big, so one push cannot expand past ~1032x of it. */
+const INFLATE_SLICE_BYTES = 16 * 1024;
+
+/** A streaming gzip writer: push plaintext, emit what it returns. */
+export interface GzipWriter {
+  /** Compresses more bytes; returns the gzip bytes ready to emit (possibly none). */
+  push(bytes: Uint8Array): Uint8Array[];
+  /** Ends the member; returns the last bytes including the trailer. */
+  finish(): Uint8Array[];
+}
+
+/**
+ * Starts a one-member gzip stream (for `.sqlite.gz` downloads).
+ * @throws INVALID_ARGUMENT when `level` is not 0..9.
+ * @example const gz = createGzipWriter(); parts.push(...gz.push(image), ...gz.finish());
+ */
+export function createGzipWriter(options: { level?: number; filename?: string; mtime?: number } = {}): GzipWriter {
+  const level = options.level ?? 6;
+  if (!Number.isInteger(level) || level < 0 || level > 9) {
+    throw new PagevaultError('INVALID_ARGUMENT', `Compression level must be an integer 0..9, got ${level}.`);
+  }
+  let out: Uint8Array[] = [];
+  const gzip = new Gzip({
+    level: level as 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9,
+    mtime: options.mtime ?? 0,
+    ...(options.filename === undefined ? {} : { filename: options.filename }),
+  });
+  gzip.ondata = (chunk) => {
+    if (chunk.length > 0) out.push(chunk);
+  };
+  let finished = false;
+  const take = (): Uint8Array[] => {
+    const taken = out;
+    out = [];
+    return taken;
+  };
+  return {
+    push(bytes) {
+      if (finished) throw new PagevaultError('INVALID_ARGUMENT', 'The gzip stream is already finished.');
+      gzip.push(bytes, false);
+      return take();
+    },
+    finish() {
+      if (finished) throw new PagevaultError('INVALID_ARGUMENT', 'The gzip stream is already finished.');
+      finished = true;
+      gzip.push(new Uint8Array(0), true);
+      return take();
+    },
+  };
+}
+
+/** Checks the fixed part of the member header; returns nothing, throws on anything we refuse. */
+function checkMemberHeader(source: Uint8Array): void {
+  if (source.length < GZIP_HEADER_MIN_BYTES + GZIP_TRAILER_BYTES || source[0] !== GZIP_ID1 || source[1] !== GZIP_ID2) {
+    throw new PagevaultError('INVALID_BACKUP', 'Not a gzip file, or too short to be one.');
+  }
+  if (source[2] !== GZIP_CM_DEFLATE) throw new PagevaultError('INVALID_BACKUP', 'The gzip file uses an unknown compression method.');
+  if ((source[GZIP_OFFSET_FLAGS]! & GZIP_RESERVED_FLAGS) !== 0) {
+    throw new PagevaultError('INVALID_BACKUP', 'The gzip header has reserved flags set.');
+  }
+}
+
+/**
+ * Decompresses the first (and only allowed) member of a gzip file, at most `maxOutput` bytes.
+ * @throws INVALID_BACKUP when it is not gzip, or has data after the first member.
+ * @throws INTEGRITY when the deflate data is damaged or truncated, or the CRC-32 / ISIZE trailer does not match.
+ * @throws LIMIT_EXCEEDED when the output would exceed `maxOutput`.
+ * @example const image = gunzipFirstMember(bytes, 1 << 30);
+ */
+export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8Array {
+  checkMemberHeader(source);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let crc = 0;
+  let memberEnd: number | undefined;
+  const gunzip = new Gunzip();
+  gunzip.ondata = (chunk) => {
+    if (memberEnd !== undefined) {
+      if (chunk.length > 0) throw new PagevaultError('INVALID_BACKUP', 'The gzip file has more than one member.');
+      return;
+    }
+    total += chunk.length;
+    if (total > maxOutput) {
+      throw new PagevaultError('LIMIT_EXCEEDED', `The gzip file expands to more than ${maxOutput} bytes.`, { maxOutput });
+    }
+    if (chunk.length > 0) {
+      crc = crc32(chunk, crc);
+      parts.push(chunk.slice());
+    }
+  };
+  gunzip.onmember = (offset) => {
+    memberEnd = offset;
+  };
+  try {
+    for (let at = 0; at < source.length; at += INFLATE_SLICE_BYTES) {
+      const end = Math.min(source.length, at + INFLATE_SLICE_BYTES);
+      gunzip.push(source.subarray(at, end), end === source.length);
+      if (memberEnd !== undefined) break;
+    }
+  } catch (error) {
+    if (error instanceof PagevaultError) throw error;
+    // fflate rejects a damaged or cut deflate stream and garbage where a next member would start.
+    throw new PagevaultError('INTEGRITY', 'The gzip data is damaged, truncated or followed by garbage.', {}, { cause: error });
+  }
+  if (memberEnd !== undefined) throw new PagevaultError('INVALID_BACKUP', 'The gzip file has more than one member.', { memberEnd });
+  // With a single member, the trailer is the last eight bytes.
+  const view = new DataView(source.buffer, source.byteOffset + source.length - GZIP_TRAILER_BYTES, GZIP_TRAILER_BYTES);
+  const expectedCrc = view.getUint32(0, true);
+  const expectedSize = view.getUint32(4, true);
+  if (expectedSize !== total % 2 ** 32) {
+    throw new PagevaultError('INTEGRITY', `The gzip size trailer says ${expectedSize} bytes, the data has ${total}.`);
+  }
+  if (expectedCrc !== crc) throw new PagevaultError('INTEGRITY', 'The gzip CRC-32 does not match the data.');
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,312 @@
+/**
+ * The contract between the page (src/client.ts) and the worker (worker/service.ts).
+ * Types only: both sides import it, neither ships code from it.
+ *
+ * All timestamps are epoch milliseconds. All sizes are bytes.
+ */
+import type { WireError } from './errors';
+
+/** A value SQLite can store, as sql.js hands it to JavaScript. */
+export type SqlValue = number | string | Uint8Array | null;
+/** Positional (`[1, 'a']`) or named (`{ $id: 1 }` / `{ ':id': 1 }` / `{ id: 1 }`) parameters. */
+export type SqlParams = readonly SqlValue[] | Readonly<Record<string, SqlValue>>;
+/** One result row, column name to value. */
+export type Row = Record<string, SqlValue>;
+
+export interface ExecResult {
+  /** Rows changed by the last statement. */
+  readonly changes: number;
+  /** Rowid of the last inserted row on this connection. */
+  readonly lastInsertRowid: number;
+}
+
+export interface OpenOptions {
+  /** Database name; one IndexedDB database per name. 1-128 characters. */
+  readonly name: string;
+  /** Delay after a committed write before the autosave runs. Default 250 ms; 0 saves after every write. */
+  readonly autosaveMs?: number;
+  /** How long to wait for another owner of this name to close. Default 0 (fail at once with `LOCKED`). */
+  readonly lockTimeoutMs?: number;
+}
+
+export interface StorageEstimate {
+  readonly usageBytes: number | null;
+  readonly quotaBytes: number | null;
+}
+
+export interface VaultInfo {
+  readonly name: string;
+  readonly pageSize: number;
+  readonly pageCount: number;
+  readonly sizeBytes: number;
+  /** Whether the origin's storage is persistent (`navigator.storage.persisted()`); null when unknown. */
+  readonly persisted: boolean | null;
+  readonly estimate: StorageEstimate;
+  /** When the live database was last saved to IndexedDB; null before the first save. */
+  readonly savedAt: number | null;
+  /** True when committed changes are waiting for the autosave. */
+  readonly dirty: boolean;
+}
+
+export interface SaveResult {
+  /** Chunks written to the store by this save (0 when nothing changed). */
+  readonly chunksWritten: number;
+  /** Compressed bytes written. */
+  readonly bytesWritten: number;
+  readonly durationMs: number;
+}
+
+export interface StorageReport {
+  readonly liveBytes: number;
+  readonly backupBytes: number;
+  readonly usageBytes: number | null;
+  readonly quotaBytes: number | null;
+  readonly persisted: boolean | null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs and backups
+
+export const JobState = {
+  queued: 'queued',
+  running: 'running',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  interrupted: 'interrupted',
+} as const;
+export type JobState = (typeof JobState)[keyof typeof JobState];
+
+export type JobKind = 'backup' | 'restore' | 'verify' | 'upload' | 'retention';
+export type BackupMethod = 'pages' | 'vacuum' | 'upload' | 'auto';
+export type ProgressUnit = 'pages' | 'chunks' | 'bytes' | 'rows';
+
+export interface JobError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface Progress {
+  readonly backupId: string;
+  readonly jobId: string;
+  readonly phase: string;
+  readonly done: number;
+  readonly total: number;
+  readonly unit: ProgressUnit;
+  readonly percent: number;
+}
+
+/** Which tables a partial backup holds: a list, or table name to SQL filter (`WHERE` body). */
+export type TableSelection = readonly string[] | Readonly<Record<string, string>>;
+
+export interface CreateBackupOptions {
+  readonly method?: 'pages' | 'vacuum';
+  readonly note?: string;
+  /** Verify by restore before the backup is reported as succeeded. */
+  readonly verify?: boolean;
+  /** A partial backup: only these tables (and the selected rows). */
+  readonly tables?: TableSelection;
+}
+
+export interface BackupStatus {
+  readonly backupId: string;
+  readonly jobId: string;
+  readonly state: JobState;
+  readonly progressPercent: number;
+  readonly pagesDone: number;
+  readonly pagesTotal: number;
+  readonly bytesStored: number;
+  readonly startedAt: number;
+  readonly endedAt?: number;
+  readonly error?: JobError;
+  readonly cleanupError?: JobError;
+}
+
+export interface TableCount {
+  readonly name: string;
+  readonly rows: number;
+}
+
+export interface BackupInfo {
+  readonly backupId: string;
+  readonly createdAt: number;
+  readonly method: BackupMethod;
+  readonly note?: string;
+  /** `pageSize * pageCount`: the byte length of the image. */
+  readonly sizeBytes: number;
+  /** Bytes this backup added to the store (compressed, after dedup). */
+  readonly storedBytes: number;
+  readonly pageSize: number;
+  readonly pageCount: number;
+  /** Lowercase hex SHA-256 of the image. */
+  readonly sha256: string;
+  readonly tables: readonly TableCount[];
+  readonly verifiedAt?: number;
+  /** Set when a verification failed; says why. */
+  readonly verifyFailed?: string;
+  readonly partial?: boolean;
+  /** For automatic backups: what made them (`before-restore`). */
+  readonly auto?: 'before-restore';
+  readonly scheduleId?: string;
+}
+
+export interface JobRecord {
+  readonly jobId: string;
+  readonly kind: JobKind;
+  readonly state: JobState;
+  readonly backupId?: string;
+  readonly scheduleId?: string;
+  readonly startedAt: number;
+  readonly endedAt?: number;
+  readonly error?: JobError;
+  readonly cleanupError?: JobError;
+}
+
+export interface RestoreOptions {
+  readonly backupId: string;
+  /** Restore into another database name instead of the current one. */
+  readonly into?: string;
+  /** Replace only these tables in the live database. */
+  readonly tables?: readonly string[];
+}
+
+export interface RestoreResult {
+  /** The automatic backup of the state this restore replaced (restore it to undo). Absent for `into` a new name. */
+  readonly previousBackupId?: string;
+}
+
+export type DownloadFormat = 'archive' | 'sqlite' | 'sqlite.gz' | 'sql';
+
+export interface DownloadOptions {
+  readonly format?: DownloadFormat;
+  /** Incremental archive: only what this base backup lacks. */
+  readonly since?: string;
+  readonly passphrase?: string;
+}
+
+export interface UploadOptions {
+  readonly passphrase?: string;
+  readonly note?: string;
+  /** Limit for running a `.sql` dump, default 30 000 ms. */
+  readonly sqlTimeoutMs?: number;
+}
+
+export interface VerifyReport {
+  readonly ok: boolean;
+  /** `'ok'` or the first problem SQLite reports. */
+  readonly integrity: string;
+  /** Number of foreign key violations. */
+  readonly foreignKeys: number;
+  readonly sha256Match: boolean;
+  readonly tables: readonly TableCount[];
+  readonly durationMs: number;
+  /** Why the check failed, when it did. */
+  readonly reason?: string;
+}
+
+export interface InspectResult {
+  readonly format: 'archive' | 'sqlite' | 'sqlite.gz' | 'sql' | 'stored';
+  readonly version?: number;
+  readonly createdAt?: number;
+  readonly note?: string;
+  readonly method?: string;
+  readonly pageSize: number;
+  readonly pageCount: number;
+  readonly sizeBytes: number;
+  readonly sha256?: string;
+  readonly sqliteVersion?: number;
+  readonly userVersion?: number;
+  readonly tables?: readonly TableCount[];
+  readonly encrypted: boolean;
+  readonly base?: string;
+  readonly partial?: boolean;
+}
+
+export interface RetentionPolicy {
+  readonly keepLast?: number;
+  readonly keepDaily?: number;
+  readonly keepWeekly?: number;
+  readonly keepMonthly?: number;
+  readonly maxBytes?: number;
+}
+
+export interface RetentionDecision {
+  readonly backupId: string;
+  readonly reason: string;
+}
+
+export interface RetentionResult {
+  readonly removed: readonly RetentionDecision[];
+  readonly kept: readonly RetentionDecision[];
+}
+
+export type ScheduleSpec = { readonly id: string; readonly every: string } | { readonly id: string; readonly dailyAt: string };
+
+export interface ScheduleOptions {
+  readonly method?: 'pages' | 'vacuum';
+  readonly note?: string;
+  readonly verify?: boolean;
+}
+
+export interface ScheduleInfo {
+  readonly id: string;
+  readonly every?: string;
+  readonly dailyAt?: string;
+  readonly method: 'pages' | 'vacuum';
+  readonly note?: string;
+  readonly verify?: boolean;
+  readonly lastRunAt?: number;
+  readonly nextRunAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wire: every worker method resolves with a Result so the error code survives Comlink.
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: WireError };
+
+/** Called by the worker with job progress; proxied by Comlink. */
+export type ProgressListener = (progress: Progress) => void;
+
+/** The live-database methods the worker exposes. Each resolves with a Result; the client unwraps it. */
+export interface CoreApi {
+  open(options: OpenOptions & { readonly wasmUrl?: string }): Promise<Result<VaultInfo>>;
+  exec(sql: string, params?: SqlParams): Promise<Result<ExecResult>>;
+  query(sql: string, params?: SqlParams): Promise<Result<Row[]>>;
+  flush(): Promise<Result<SaveResult>>;
+  info(): Promise<Result<VaultInfo>>;
+  storage(): Promise<Result<StorageReport>>;
+  close(): Promise<Result<void>>;
+}
+
+/** The backup catalog: jobs, list, history, drop, restore. */
+export interface BackupApi {
+  backupCreate(options: CreateBackupOptions, onProgress?: ProgressListener): Promise<Result<{ backupId: string }>>;
+  backupStatus(backupId: string): Promise<Result<BackupStatus>>;
+  backupWait(backupId: string): Promise<Result<BackupInfo>>;
+  backupCancel(backupId: string): Promise<Result<{ status: 'cancelled' | 'not running' }>>;
+  backupList(): Promise<Result<BackupInfo[]>>;
+  backupHistory(): Promise<Result<JobRecord[]>>;
+  backupDrop(backupId: string): Promise<Result<void>>;
+  backupRestore(options: RestoreOptions): Promise<Result<RestoreResult>>;
+}
+
+/** Portable files: download, upload, inspect. */
+export interface PortableApi {
+  backupDownload(backupId: string, options: DownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
+  backupUpload(blob: Blob, options: UploadOptions): Promise<Result<{ backupId: string }>>;
+  backupInspect(target: string | Blob, options: { passphrase?: string }): Promise<Result<InspectResult>>;
+}
+
+/** Verification, retention and schedules. */
+export interface CareApi {
+  backupVerify(backupId: string): Promise<Result<VerifyReport>>;
+  setRetention(policy: RetentionPolicy): Promise<Result<void>>;
+  getRetention(): Promise<Result<RetentionPolicy>>;
+  applyRetention(options: { dryRun?: boolean }): Promise<Result<RetentionResult>>;
+  scheduleSet(spec: ScheduleSpec, options: ScheduleOptions): Promise<Result<ScheduleInfo>>;
+  scheduleList(): Promise<Result<ScheduleInfo[]>>;
+  scheduleRemove(id: string): Promise<Result<void>>;
+}
+
+/** Everything the worker serves today (grows as PortableApi and CareApi land). */
+export type WorkerApi = CoreApi & BackupApi;

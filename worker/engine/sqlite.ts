@@ -1,0 +1,194 @@
+/**
+ * The live SQLite connection (sql.js, WebAssembly). The only module besides `page-copy.ts`
+ * and `scratch.ts` that touches sql.js.
+ *
+ * Invariants:
+ * - `exportImage()` never returns a half transaction: sql.js refuses to export while a write
+ *   transaction is open, and we turn that into `BUSY`.
+ * - Every sql.js failure leaves this module as a `PagevaultError` (`SQLITE`, `CORRUPT`, `BUSY`).
+ */
+import initSqlJs, { type BindParams, type Database, type SqlJsStatic, type Statement } from 'sql.js';
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import type { ExecResult, Row, SqlParams, SqlValue, TableCount } from '../../src/protocol';
+
+let modulePromise: Promise<SqlJsStatic> | undefined;
+
+/** Loads sql.js once per worker. `wasmUrl` is where the browser fetches `sql-wasm.wasm`; Node finds it itself. */
+export function loadSqlite(wasmUrl?: string): Promise<SqlJsStatic> {
+  modulePromise ??= initSqlJs(wasmUrl ? { locateFile: () => wasmUrl } : undefined).catch((error: unknown) => {
+    modulePromise = undefined;
+    throw new PagevaultError(ErrorCode.INTERNAL, `Could not load SQLite (sql.js WebAssembly) from ${wasmUrl ?? 'its default location'}: ${String(error)}`, {
+      wasmUrl: wasmUrl ?? null,
+    });
+  });
+  return modulePromise;
+}
+
+/** Turns an sql.js error (an Error, or sometimes a bare string) into a typed one. */
+export function sqliteError(error: unknown, sql?: string): PagevaultError {
+  if (error instanceof PagevaultError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  const details = sql === undefined ? {} : { sql: sql.slice(0, 200) };
+  if (/malformed|not a database|file is encrypted/i.test(message)) {
+    return new PagevaultError(ErrorCode.CORRUPT, `SQLite reports a damaged database: ${message}`, details);
+  }
+  if (/busy or locked|database is locked|within a transaction/i.test(message)) {
+    return new PagevaultError(ErrorCode.BUSY, `SQLite is busy: ${message}. Finish the open transaction first.`, details);
+  }
+  return new PagevaultError(ErrorCode.SQLITE, message, details);
+}
+
+/** A SQLite connection with the small, typed surface the worker needs. */
+export class SqliteConnection {
+  private constructor(
+    readonly sql: SqlJsStatic,
+    private db: Database,
+  ) {}
+
+  /** Opens an image (or a new empty database when `image` is absent or empty). */
+  static open(sql: SqlJsStatic, image?: Uint8Array): SqliteConnection {
+    try {
+      return new SqliteConnection(sql, new sql.Database(image && image.byteLength > 0 ? image : undefined));
+    } catch (error) {
+      throw sqliteError(error);
+    }
+  }
+
+  /** The sql.js handle, for the page-copy backup (sqlite3_backup_* need the raw pointer). */
+  get handle(): Database {
+    return this.db;
+  }
+
+  /** Runs one or more statements; parameters are bound to each statement that has them. */
+  exec(sql: string, params?: SqlParams): ExecResult {
+    try {
+      this.eachStatement(sql, params, (stmt) => {
+        while (stmt.step()) {
+          // Rows of a write statement (e.g. RETURNING) are not needed here.
+        }
+      });
+      return { changes: this.db.getRowsModified(), lastInsertRowid: this.scalar('SELECT last_insert_rowid()') };
+    } catch (error) {
+      throw sqliteError(error, sql);
+    }
+  }
+
+  /** Runs the statements and returns the rows of the last one that produced rows. */
+  query(sql: string, params?: SqlParams): Row[] {
+    try {
+      let rows: Row[] = [];
+      this.eachStatement(sql, params, (stmt) => {
+        const found: Row[] = [];
+        while (stmt.step()) found.push(stmt.getAsObject() as Row);
+        if (found.length > 0 || stmt.getColumnNames().length > 0) rows = found;
+      });
+      return rows;
+    } catch (error) {
+      throw sqliteError(error, sql);
+    }
+  }
+
+  /** The first column of the first row, as a number. */
+  scalar(sql: string): number {
+    const result = this.db.exec(sql);
+    const value = result[0]?.values[0]?.[0];
+    return typeof value === 'number' ? value : Number(value ?? 0);
+  }
+
+  /** Number of rows changed by all statements since the connection opened. */
+  totalChanges(): number {
+    return this.scalar('SELECT total_changes()');
+  }
+
+  /** True while an explicit transaction is open on this connection. */
+  inTransaction(): boolean {
+    // sql.js does not export sqlite3_get_autocommit; BEGIN fails exactly when a transaction is open.
+    try {
+      this.db.exec('BEGIN');
+    } catch {
+      return true;
+    }
+    this.db.exec('ROLLBACK');
+    return false;
+  }
+
+  get pageSize(): number {
+    return this.scalar('PRAGMA page_size');
+  }
+
+  get pageCount(): number {
+    return this.scalar('PRAGMA page_count');
+  }
+
+  /**
+   * The database file's bytes, as of the last commit.
+   * @throws BUSY while a write transaction is open.
+   */
+  exportImage(): Uint8Array {
+    try {
+      return this.db.export();
+    } catch (error) {
+      throw sqliteError(error);
+    }
+  }
+
+  /** User tables with their row counts, by name. */
+  tables(): TableCount[] {
+    return tableCounts(this.db);
+  }
+
+  /** Replaces the whole database with `image` (used by restore once every check passed). */
+  replace(image: Uint8Array): void {
+    const next = SqliteConnection.open(this.sql, image);
+    this.db.close();
+    this.db = next.db;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  private eachStatement(sql: string, params: SqlParams | undefined, body: (stmt: Statement) => void): void {
+    for (const stmt of this.db.iterateStatements(sql)) {
+      try {
+        if (params !== undefined) stmt.bind(toBindParams(params));
+        body(stmt);
+      } finally {
+        stmt.free();
+      }
+    }
+  }
+}
+
+/** Row counts of every user table of `db` (tables named `sqlite_%` are SQLite's own). */
+export function tableCounts(db: Database): TableCount[] {
+  const names = db.exec("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+  return (names[0]?.values ?? []).map(([name]) => {
+    const table = String(name);
+    const count = db.exec(`SELECT count(*) FROM ${quoteIdentifier(table)}`)[0]?.values[0]?.[0];
+    return { name: table, rows: Number(count ?? 0) };
+  });
+}
+
+/** Quotes a SQL identifier (table or column name). */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Named parameters may be given without their prefix (`{ id: 1 }`); SQLite needs one
+ * (`:id`, `@id` or `$id`), so unprefixed names are bound under all three.
+ */
+function toBindParams(params: SqlParams): BindParams {
+  if (Array.isArray(params)) return params as SqlValue[];
+  const out: Record<string, SqlValue> = {};
+  for (const [key, value] of Object.entries(params as Record<string, SqlValue>)) {
+    if (/^[:@$]/.test(key)) out[key] = value;
+    else {
+      out[`:${key}`] = value;
+      out[`@${key}`] = value;
+      out[`$${key}`] = value;
+    }
+  }
+  return out as BindParams;
+}

@@ -1,0 +1,367 @@
+/**
+ * The backup catalog and its verbs: create (pages | vacuum), status, wait, cancel, list, history,
+ * drop, restore. Each verb that writes runs as a job on the runner.
+ *
+ * Invariants (FAULTS.md):
+ * - A backup is listed only once all its chunks are stored, re-checked, and its manifest committed.
+ * - A failing or cancelled job leaves no chunk behind and never touches earlier backups.
+ * - A restore changes the live database only after every check passed, in one transaction that
+ *   also keeps the replaced state as an automatic backup (so every restore can be undone).
+ */
+import type { SqlJsStatic } from 'sql.js';
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import { sha256Hex } from '../../src/format/sha256';
+import type {
+  BackupInfo,
+  BackupStatus,
+  CreateBackupOptions,
+  JobRecord,
+  ProgressListener,
+  RestoreOptions,
+  RestoreResult,
+  TableCount,
+} from '../../src/protocol';
+import { PageCopy, vacuumCopy } from '../engine/page-copy';
+import { checkImage } from '../engine/scratch';
+import { acquireLock } from '../lock';
+import { ChunkStore } from '../store/chunk-store';
+import { LIVE_HEAD, type BackupRecord, type Manifest, type StoredChunk } from '../store/schema';
+import { checkId, checkName, oneOf, optionalString } from '../validate';
+import { compressMissing, Pacer, readImage, toStored } from './chunk-io';
+import { hashChunks, manifestFor, splitImage, yieldToEventLoop } from './image';
+import type { LiveDatabase } from './live-database';
+import { JobRunner, newId, publicRecord, type JobContext } from './runner';
+
+/** Bytes copied per page-copy step: small enough to keep queries answered within a few ms. */
+const STEP_BYTES = 4 * 1024 * 1024;
+/** Wait between retries while the application holds a write transaction. */
+const BUSY_RETRY_MS = 20;
+/** Chunks staged per IndexedDB transaction. */
+const STAGE_BATCH = 128;
+
+export interface VaultParts {
+  readonly name: string;
+  readonly store: ChunkStore;
+  readonly live: LiveDatabase;
+  readonly sql: SqlJsStatic;
+}
+
+/** An image with the facts a backup record needs. */
+export interface CapturedImage {
+  readonly image: Uint8Array;
+  readonly tables: readonly TableCount[];
+}
+
+export class BackupJobs {
+  readonly runner: JobRunner;
+  /** Resolves when no restore is swapping the live database; `exec` waits on it. */
+  private gate: Promise<void> = Promise.resolve();
+
+  private constructor(readonly parts: VaultParts) {
+    this.runner = new JobRunner(parts.store);
+  }
+
+  static async start(parts: VaultParts): Promise<BackupJobs> {
+    const jobs = new BackupJobs(parts);
+    await jobs.runner.recover();
+    return jobs;
+  }
+
+  writeGate(): Promise<void> {
+    return this.gate;
+  }
+
+  stop(): Promise<void> {
+    return this.runner.stop();
+  }
+
+  /** Starts a backup job and returns its id at once. */
+  async create(options: CreateBackupOptions, onProgress?: ProgressListener): Promise<{ backupId: string }> {
+    const method = oneOf(options.method, 'method', ['pages', 'vacuum'] as const, 'pages');
+    const note = optionalString(options.note, 'note');
+    const backupId = newId('bk');
+    await this.runner.enqueue('backup', { backupId }, (ctx) => this.runBackup(ctx, backupId, method, note), onProgress);
+    return { backupId };
+  }
+
+  /** Takes a backup now, as a job (used by create and by schedules). */
+  private async runBackup(ctx: JobContext, backupId: string, method: 'pages' | 'vacuum', note: string | undefined): Promise<BackupInfo> {
+    const captured = method === 'pages' ? await this.copyPages(ctx) : await this.copyVacuum(ctx);
+    const createdAt = Date.now();
+    const { manifest, storedBytes } = await this.storeImage(ctx, captured.image, { from: 50, to: 99 });
+    const info: BackupInfo = {
+      backupId,
+      createdAt,
+      method,
+      ...(note === undefined ? {} : { note }),
+      sizeBytes: manifest.sizeBytes,
+      storedBytes,
+      pageSize: manifest.pageSize,
+      pageCount: manifest.pageCount,
+      sha256: manifest.sha256 ?? '',
+      tables: captured.tables,
+    };
+    ctx.signal.throwIfAborted();
+    await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] });
+    return info;
+  }
+
+  /** Page copy through the backup API, yielding between steps so the page is served. */
+  private async copyPages(ctx: JobContext): Promise<CapturedImage> {
+    const conn = this.parts.live.conn;
+    const pagesPerStep = Math.max(16, Math.floor(STEP_BYTES / conn.pageSize));
+    const copy = new PageCopy(this.parts.sql, conn.handle, pagesPerStep);
+    try {
+      for (;;) {
+        ctx.signal.throwIfAborted();
+        const outcome = copy.step();
+        ctx.progress('copy', copy.pagesDone, copy.pagesTotal, 'pages', { from: 0, to: 50 });
+        if (outcome === 'done') break;
+        if (outcome === 'busy') await sleep(BUSY_RETRY_MS);
+        else await yieldToEventLoop();
+      }
+      return copy.result();
+    } finally {
+      copy.close();
+    }
+  }
+
+  /** `VACUUM INTO` a scratch file; waits while the application holds a write transaction. */
+  private async copyVacuum(ctx: JobContext): Promise<CapturedImage> {
+    const conn = this.parts.live.conn;
+    while (conn.inTransaction()) {
+      ctx.signal.throwIfAborted();
+      await sleep(BUSY_RETRY_MS);
+    }
+    ctx.progress('vacuum', 0, conn.pageCount, 'pages', { from: 0, to: 50 });
+    const result = vacuumCopy(this.parts.sql, conn.handle);
+    ctx.progress('vacuum', 1, 1, 'pages', { from: 0, to: 50 });
+    return result;
+  }
+
+  /**
+   * Hashes an image into chunks, stages the ones the store lacks (compressed, re-checked),
+   * and returns its manifest. The caller commits the manifest with `releaseStaging`.
+   */
+  async storeImage(ctx: JobContext, image: Uint8Array, weight: { from: number; to: number }): Promise<{ manifest: Manifest; storedBytes: number }> {
+    const pageSize = image.byteLength > 0 ? new DataView(image.buffer, image.byteOffset + 16, 2).getUint16(0) : 0;
+    const views = splitImage(image);
+    const keys = await hashChunks(views);
+    const sha256 = await sha256Hex(image);
+    const manifest = manifestFor(image, pageSize === 1 ? 65536 : pageSize, keys, sha256);
+    const pacer = new Pacer();
+    let storedBytes = 0;
+    for (let start = 0; start < views.length; start += STAGE_BATCH) {
+      ctx.signal.throwIfAborted();
+      const batchViews = views.slice(start, start + STAGE_BATCH);
+      const batchKeys = keys.slice(start, start + STAGE_BATCH);
+      const fresh = await compressMissing(this.parts.store, batchViews, batchKeys, { pacer, signal: ctx.signal, check: true });
+      let staged = await this.parts.store.stage(ctx.jobId, batchKeys, fresh);
+      if (staged.missing.length > 0) {
+        // A save collected chunks we counted on after we looked: supply them now.
+        const byKey = new Map(batchKeys.map((key, i) => [key, batchViews[i]!]));
+        const extra = staged.missing.map((key) => toStored(key, byKey.get(key)!));
+        const again = await this.parts.store.stage(ctx.jobId, staged.missing, extra);
+        staged = { bytesWritten: staged.bytesWritten + again.bytesWritten, missing: again.missing };
+        if (again.missing.length > 0) throw new PagevaultError(ErrorCode.INTERNAL, 'Chunks vanished while being staged.', {});
+      }
+      storedBytes += staged.bytesWritten;
+      ctx.addStored(staged.bytesWritten);
+      ctx.progress('store', Math.min(start + STAGE_BATCH, views.length), views.length, 'chunks', weight);
+      await pacer.maybeYield();
+    }
+    return { manifest, storedBytes };
+  }
+
+  async status(backupId: unknown): Promise<BackupStatus> {
+    const id = checkId(backupId, 'backupId');
+    const job = await this.jobFor(id);
+    const progress = job.progress;
+    const pages = progress?.unit === 'pages' ? progress : undefined;
+    const backup = this.parts.store.backup(id);
+    return {
+      backupId: id,
+      jobId: job.jobId,
+      state: job.state,
+      progressPercent: job.state === 'succeeded' ? 100 : (progress?.percent ?? 0),
+      pagesDone: job.state === 'succeeded' ? (backup?.info.pageCount ?? pages?.done ?? 0) : (pages?.done ?? 0),
+      pagesTotal: backup?.info.pageCount ?? pages?.total ?? 0,
+      bytesStored: backup?.info.storedBytes ?? job.bytesStored ?? 0,
+      startedAt: job.startedAt,
+      ...(job.endedAt === undefined ? {} : { endedAt: job.endedAt }),
+      ...(job.error === undefined ? {} : { error: job.error }),
+      ...(job.cleanupError === undefined ? {} : { cleanupError: job.cleanupError }),
+    };
+  }
+
+  /** Resolves with the backup's info when it succeeds; throws the job's error code otherwise. */
+  async wait(backupId: unknown): Promise<BackupInfo> {
+    const id = checkId(backupId, 'backupId');
+    const job = await this.jobFor(id);
+    await this.runner.pending(job.jobId)?.catch(() => undefined);
+    const final = await this.jobFor(id);
+    const backup = this.parts.store.backup(id);
+    if (final.state === 'succeeded' && backup) return backup.info;
+    if (final.state === 'succeeded') throw new PagevaultError(ErrorCode.NOT_FOUND, `Backup ${id} was dropped.`, { backupId: id });
+    const code = (final.error?.code ?? ErrorCode.INTERNAL) as ErrorCode;
+    throw new PagevaultError(code in ErrorCode ? code : ErrorCode.INTERNAL, final.error?.message ?? `Backup ${id} ended ${final.state}.`, {
+      backupId: id,
+      state: final.state,
+    });
+  }
+
+  async cancel(backupId: unknown): Promise<{ status: 'cancelled' | 'not running' }> {
+    const id = checkId(backupId, 'backupId');
+    const job = await this.jobFor(id);
+    return { status: await this.runner.cancel(job.jobId) };
+  }
+
+  list(): BackupInfo[] {
+    return this.parts.store.listBackups().map((b) => b.info);
+  }
+
+  history(): Promise<JobRecord[]> {
+    return this.runner.history();
+  }
+
+  /** Removes a backup and every chunk nothing else references. */
+  async drop(backupId: unknown): Promise<void> {
+    const id = checkId(backupId, 'backupId');
+    if (!this.parts.store.backup(id)) throw notFound(id);
+    if (this.runner.uses(id)) throw new PagevaultError(ErrorCode.BUSY, `Backup ${id} is in use by a running job.`, { backupId: id });
+    await this.parts.store.commit({ backups: new Map([[id, null]]) });
+  }
+
+  /**
+   * Restores a backup over the live database (or `into` another name) once every check passed.
+   * @throws NOT_FOUND, CORRUPT (damaged chunk or failed integrity_check), LOCKED (target open elsewhere), BUSY.
+   */
+  async restore(options: RestoreOptions): Promise<RestoreResult> {
+    const backupId = checkId(options?.backupId, 'backupId');
+    const into = options.into === undefined ? undefined : checkName(options.into, 'into');
+    const record = this.parts.store.backup(backupId);
+    if (!record) throw notFound(backupId);
+    const { done } = await this.runner.enqueue('restore', { backupId }, async (ctx) => {
+      const image = await readImage(this.parts.store, record.manifest, {
+        signal: ctx.signal,
+        checkImageHash: true,
+        onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
+      });
+      const check = checkImage(this.parts.sql, image);
+      if (check.integrity !== 'ok') {
+        throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
+      }
+      ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
+      ctx.signal.throwIfAborted();
+      return into === undefined || into === this.parts.name ? this.swapLive(record, image, ctx) : this.restoreInto(into, record);
+    });
+    return done;
+  }
+
+  /** Replaces the live database with a checked image, keeping the replaced state as a backup. */
+  private swapLive(record: BackupRecord, image: Uint8Array, ctx: JobContext): Promise<RestoreResult> {
+    const { live, store } = this.parts;
+    let open!: () => void;
+    this.gate = new Promise((resolve) => (open = resolve));
+    return live.mutex
+      .run(async () => {
+        await live.saveNow();
+        const current = store.head(LIVE_HEAD);
+        const previousId = newId('bk');
+        const now = Date.now();
+        const backups = new Map<string, BackupRecord | null>();
+        if (current && current.manifest.sizeBytes > 0) {
+          const before = live.conn.exportImage();
+          const manifest: Manifest = { ...current.manifest, sha256: await sha256Hex(before) };
+          backups.set(previousId, {
+            manifest,
+            info: {
+              backupId: previousId,
+              createdAt: now,
+              method: 'auto',
+              note: `Automatic backup before restoring ${record.info.backupId}`,
+              auto: 'before-restore',
+              sizeBytes: manifest.sizeBytes,
+              storedBytes: 0,
+              pageSize: manifest.pageSize,
+              pageCount: manifest.pageCount,
+              sha256: manifest.sha256 ?? '',
+              tables: live.conn.tables(),
+            },
+          });
+        }
+        const head = { manifest: record.manifest, savedAt: now };
+        await store.commit({ heads: new Map([[LIVE_HEAD, head]]), backups, releaseStaging: [ctx.jobId] });
+        live.replace(image, record.manifest, now);
+        return backups.size > 0 ? { previousBackupId: previousId } : {};
+      })
+      .finally(() => open());
+  }
+
+  /** Writes a backup as the live database of another vault name (which must not be open). */
+  private async restoreInto(into: string, record: BackupRecord): Promise<RestoreResult> {
+    const release = await acquireLock(into, 0);
+    let target: ChunkStore | undefined;
+    try {
+      target = await ChunkStore.open(into);
+      const chunks: StoredChunk[] = [];
+      for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await this.parts.store.getChunk(key));
+      const now = Date.now();
+      const current = target.head(LIVE_HEAD);
+      const backups = new Map<string, BackupRecord | null>();
+      let previousBackupId: string | undefined;
+      if (current && current.manifest.sizeBytes > 0) {
+        previousBackupId = newId('bk');
+        const before = await readImage(target, current.manifest);
+        const check = checkImage(this.parts.sql, before);
+        const manifest: Manifest = { ...current.manifest, sha256: await sha256Hex(before) };
+        backups.set(previousBackupId, {
+          manifest,
+          info: {
+            backupId: previousBackupId,
+            createdAt: now,
+            method: 'auto',
+            note: `Automatic backup before restoring ${record.info.backupId} from "${this.parts.name}"`,
+            auto: 'before-restore',
+            sizeBytes: manifest.sizeBytes,
+            storedBytes: 0,
+            pageSize: manifest.pageSize,
+            pageCount: manifest.pageCount,
+            sha256: manifest.sha256 ?? '',
+            tables: check.tables,
+          },
+        });
+      }
+      await target.commit({ chunks, heads: new Map([[LIVE_HEAD, { manifest: record.manifest, savedAt: now }]]), backups });
+      return previousBackupId === undefined ? {} : { previousBackupId };
+    } finally {
+      target?.close();
+      release();
+    }
+  }
+
+  /** The backup job record behind `backupId`. @throws NOT_FOUND */
+  private async jobFor(backupId: string) {
+    const jobs = await this.runner.history();
+    const job = jobs.find((j) => j.backupId === backupId && j.kind === 'backup');
+    if (!job) {
+      if (this.parts.store.backup(backupId)) {
+        // Backups made without a backup job (automatic ones) have a synthetic finished status.
+        const info = this.parts.store.backup(backupId)!.info;
+        return { jobId: '', kind: 'backup' as const, state: 'succeeded' as const, startedAt: info.createdAt, endedAt: info.createdAt, queuedAt: info.createdAt };
+      }
+      throw notFound(backupId);
+    }
+    return (await this.runner.get(job.jobId)) ?? { ...job, queuedAt: job.startedAt };
+  }
+}
+
+function notFound(backupId: string): PagevaultError {
+  return new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export { publicRecord };

@@ -1,0 +1,135 @@
+/**
+ * Moving images between memory and the chunk store: compress and stage what is new, read back
+ * and check what is stored.
+ *
+ * Invariants:
+ * - A chunk handed to IndexedDB owns its whole ArrayBuffer (structured cloning a view would clone
+ *   the full buffer it points into, e.g. a whole 100 MB image).
+ * - Every chunk read back is decompressed with an output cap and re-hashed; a mismatch is
+ *   `CORRUPT` naming the chunk, never a silently broken image.
+ */
+import { compressChunk, decompressChunk } from '../../src/format/codec';
+import { sha256Hex } from '../../src/format/sha256';
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import type { ChunkStore } from '../store/chunk-store';
+import type { Manifest, StoredChunk } from '../store/schema';
+import { yieldToEventLoop } from './image';
+
+/** How long a synchronous stretch of work may run before yielding to queued messages. */
+const SLICE_MS = 25;
+
+/** Calls `yieldToEventLoop` when the current slice of synchronous work has run long enough. */
+export class Pacer {
+  private sliceStart = performance.now();
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.sliceStart < SLICE_MS) return;
+    await yieldToEventLoop();
+    this.sliceStart = performance.now();
+  }
+}
+
+/** A buffer that owns exactly its bytes, safe to structured-clone. */
+export function owned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+/** Compresses one chunk into its stored form. */
+export function toStored(key: string, plain: Uint8Array): StoredChunk {
+  const { codec, data } = compressChunk(plain);
+  return { key, codec, size: plain.byteLength, data: owned(data) };
+}
+
+/**
+ * Compresses the chunks the store does not hold yet, yielding between chunks.
+ * `check` re-decodes each compressed chunk and compares its hash before it may be stored
+ * (restic's lesson: never trust the compressor's output blindly).
+ */
+export async function compressMissing(
+  store: ChunkStore,
+  views: readonly Uint8Array[],
+  keys: readonly string[],
+  options: { pacer?: Pacer; signal?: AbortSignal; check?: boolean; onChunk?: (done: number) => void } = {},
+): Promise<StoredChunk[]> {
+  const pacer = options.pacer ?? new Pacer();
+  const fresh: StoredChunk[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < views.length; i++) {
+    const key = keys[i]!;
+    if (!store.hasChunk(key) && !seen.has(key)) {
+      seen.add(key);
+      const stored = toStored(key, views[i]!);
+      if (options.check) await checkStored(stored, i);
+      fresh.push(stored);
+    }
+    options.onChunk?.(i + 1);
+    options.signal?.throwIfAborted();
+    await pacer.maybeYield();
+  }
+  return fresh;
+}
+
+/** Decodes a stored chunk and checks it against its key. @throws CORRUPT */
+export async function checkStored(chunk: StoredChunk, index: number): Promise<Uint8Array> {
+  let plain: Uint8Array;
+  try {
+    plain = decompressChunk(chunk.codec, chunk.data, chunk.size);
+  } catch (error) {
+    throw damaged(chunk.key, index, error instanceof Error ? error.message : String(error));
+  }
+  if ((await sha256Hex(plain)) !== chunk.key) throw damaged(chunk.key, index, 'its bytes do not match its SHA-256');
+  return plain;
+}
+
+function damaged(key: string, index: number, why: string): PagevaultError {
+  return new PagevaultError(ErrorCode.CORRUPT, `Chunk ${index} (${key.slice(0, 12)}) is damaged: ${why}.`, { chunk: key, index });
+}
+
+/** Batches of this many chunks are read per IndexedDB transaction. */
+const READ_BATCH = 64;
+
+/**
+ * Reassembles and checks the image of `manifest`: every chunk re-hashed, the total length
+ * checked, and the image SHA-256 when the manifest has one.
+ * @throws CORRUPT naming the first damaged or missing chunk.
+ */
+export async function readImage(
+  store: ChunkStore,
+  manifest: Manifest,
+  options: { signal?: AbortSignal; onChunk?: (done: number, total: number) => void; checkImageHash?: boolean } = {},
+): Promise<Uint8Array> {
+  const image = new Uint8Array(manifest.sizeBytes);
+  const pacer = new Pacer();
+  let offset = 0;
+  for (let start = 0; start < manifest.chunks.length; start += READ_BATCH) {
+    const keys = manifest.chunks.slice(start, start + READ_BATCH);
+    let batch: StoredChunk[];
+    try {
+      batch = await store.getChunks(keys);
+    } catch (error) {
+      if (error instanceof PagevaultError && error.code === ErrorCode.CORRUPT) {
+        const index = start + Number(error.details['index'] ?? 0);
+        throw new PagevaultError(ErrorCode.CORRUPT, `Chunk ${index} (${String(error.details['chunk']).slice(0, 12)}) is missing from the store.`, {
+          chunk: String(error.details['chunk']),
+          index,
+        });
+      }
+      throw error;
+    }
+    for (let j = 0; j < batch.length; j++) {
+      const plain = await checkStored(batch[j]!, start + j);
+      if (offset + plain.byteLength > image.byteLength) throw damaged(batch[j]!.key, start + j, 'the image is longer than its manifest says');
+      image.set(plain, offset);
+      offset += plain.byteLength;
+      await pacer.maybeYield();
+    }
+    options.onChunk?.(Math.min(start + READ_BATCH, manifest.chunks.length), manifest.chunks.length);
+    options.signal?.throwIfAborted();
+  }
+  if (offset !== manifest.sizeBytes) {
+    throw new PagevaultError(ErrorCode.CORRUPT, `The stored image is ${offset} bytes, its manifest says ${manifest.sizeBytes}.`, { sizeBytes: offset });
+  }
+  if (options.checkImageHash && manifest.sha256 !== undefined && (await sha256Hex(image)) !== manifest.sha256) {
+    throw new PagevaultError(ErrorCode.CORRUPT, 'The reassembled image does not match its SHA-256.', { sha256: manifest.sha256 });
+  }
+  return image;
+}

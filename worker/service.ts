@@ -1,0 +1,172 @@
+/**
+ * The worker's face: validates what the page sends, runs it, and returns a `Result` so the error
+ * code survives Comlink (whose default error cloning keeps only name, message and stack).
+ * Owns nothing but the wiring; the work happens in jobs/, engine/ and store/.
+ */
+import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
+import type { BackupApi, OpenOptions, Result, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
+import { SqliteConnection, loadSqlite } from './engine/sqlite';
+import { BackupJobs } from './jobs/backup-jobs';
+import { LiveDatabase } from './jobs/live-database';
+import { acquireLock } from './lock';
+import { ChunkStore } from './store/chunk-store';
+import { LIVE_HEAD } from './store/schema';
+import { checkName, checkParams, checkSql, optionalInteger } from './validate';
+
+interface OpenVault {
+  readonly name: string;
+  readonly store: ChunkStore;
+  readonly live: LiveDatabase;
+  readonly jobs: BackupJobs;
+  readonly release: () => void;
+}
+
+export interface ServiceOptions {
+  /** Where the browser finds sql-wasm.wasm (the worker entry passes Vite's asset URL). */
+  readonly defaultWasmUrl?: string;
+}
+
+/** Wraps a method body so it resolves with a Result instead of throwing. */
+async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
+  try {
+    return { ok: true, value: await body() };
+  } catch (error) {
+    return { ok: false, error: errorToWire(error) };
+  }
+}
+
+export function createService(serviceOptions: ServiceOptions = {}): WorkerApi & { readonly store: () => ChunkStore | undefined } {
+  let vault: OpenVault | undefined;
+  let opening: Promise<VaultInfo> | undefined;
+
+  const need = (): OpenVault => {
+    if (!vault) throw new PagevaultError(ErrorCode.CLOSED, 'The vault is not open (it was closed, or openVault failed).', {});
+    return vault;
+  };
+
+  const info = async (v: OpenVault): Promise<VaultInfo> => {
+    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+    const persisted = await navigator.storage?.persisted?.().catch(() => null);
+    const pageSize = v.live.conn.pageSize;
+    const pageCount = v.live.conn.pageCount;
+    return {
+      name: v.name,
+      pageSize,
+      pageCount,
+      sizeBytes: pageSize * pageCount,
+      persisted: persisted ?? null,
+      estimate: { usageBytes: estimate?.usage ?? null, quotaBytes: estimate?.quota ?? null },
+      savedAt: v.live.savedAt,
+      dirty: v.live.isDirty,
+    };
+  };
+
+  const open = async (options: OpenOptions & { readonly wasmUrl?: string }): Promise<VaultInfo> => {
+    const name = checkName(options?.name, 'name');
+    const autosaveMs = optionalInteger(options.autosaveMs, 'autosaveMs', 0, 3_600_000) ?? 250;
+    const lockTimeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 3_600_000) ?? 0;
+    const sql = await loadSqlite(options.wasmUrl ?? serviceOptions.defaultWasmUrl);
+    const release = await acquireLock(name, lockTimeoutMs);
+    let store: ChunkStore | undefined;
+    try {
+      store = await ChunkStore.open(name);
+      const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs);
+      const jobs = await BackupJobs.start({ name, store, live, sql });
+      vault = { name, store, live, jobs, release };
+      if (!store.head(LIVE_HEAD)) await live.save();
+      await store.collectGarbage();
+      return info(vault);
+    } catch (error) {
+      vault = undefined;
+      store?.close();
+      release();
+      throw error;
+    }
+  };
+
+  const close = async (): Promise<void> => {
+    const v = vault;
+    if (!v) return;
+    try {
+      await v.jobs.stop();
+      v.live.stop();
+      if (!v.live.conn.inTransaction()) await v.live.save();
+    } finally {
+      vault = undefined;
+      v.live.conn.close();
+      v.store.close();
+      v.release();
+    }
+  };
+
+  const storage = async (): Promise<StorageReport> => {
+    const v = need();
+    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+    const persisted = await navigator.storage?.persisted?.().catch(() => null);
+    const head = v.store.head(LIVE_HEAD);
+    const liveKeys = new Set(head?.manifest.chunks ?? []);
+    const backupKeys = new Set<string>();
+    for (const b of v.store.listBackups()) for (const key of b.manifest.chunks) if (!liveKeys.has(key)) backupKeys.add(key);
+    return {
+      liveBytes: await v.store.storedBytes(liveKeys),
+      backupBytes: await v.store.storedBytes(backupKeys),
+      usageBytes: estimate?.usage ?? null,
+      quotaBytes: estimate?.quota ?? null,
+      persisted: persisted ?? null,
+    };
+  };
+
+  return {
+    store: () => vault?.store,
+    open: (options) =>
+      result(() => {
+        if (vault || opening) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'This worker already serves a vault; start one worker per database.', {});
+        opening = open(options).finally(() => (opening = undefined));
+        return opening;
+      }),
+    exec: (sql: string, params?: SqlParams) =>
+      result(async () => {
+        const v = need();
+        checkSql(sql);
+        checkParams(params);
+        await v.jobs.writeGate();
+        try {
+          return v.live.conn.exec(sql, params);
+        } finally {
+          v.live.noteWrite(true);
+        }
+      }),
+    query: (sql: string, params?: SqlParams) =>
+      result(async () => {
+        const v = need();
+        checkSql(sql);
+        checkParams(params);
+        await v.jobs.writeGate();
+        try {
+          return v.live.conn.query(sql, params);
+        } finally {
+          v.live.noteWrite(false);
+        }
+      }),
+    flush: () => result(() => need().live.save()),
+    info: () => result(() => info(need())),
+    storage: () => result(storage),
+    close: () => result(close),
+    ...bindJobs(need),
+  };
+}
+
+/** The backup and schedule methods, each a thin validated call into the job runner. */
+function bindJobs(need: () => OpenVault): BackupApi {
+  const jobs = () => need().jobs;
+  return {
+    backupCreate: (options, onProgress) => result(() => jobs().create(options ?? {}, onProgress)),
+    backupStatus: (backupId) => result(() => jobs().status(backupId)),
+    backupWait: (backupId) => result(() => jobs().wait(backupId)),
+    backupCancel: (backupId) => result(() => jobs().cancel(backupId)),
+    backupList: () => result(() => jobs().list()),
+    backupHistory: () => result(() => jobs().history()),
+    backupDrop: (backupId) => result(() => jobs().drop(backupId)),
+    backupRestore: (options) => result(() => jobs().restore(options)),
+  };
+}

@@ -1,0 +1,418 @@
+/**
+ * The content-addressed chunk store of one vault, over IndexedDB (through idb).
+ *
+ * Invariants:
+ * - A chunk is written once per key; its key is the SHA-256 of its plaintext.
+ * - Every change that makes a manifest visible (the live head, a backup) is ONE readwrite
+ *   transaction with `durability: 'strict'` that also writes the chunks it needs, so a crash
+ *   leaves the old state or the new one, never a mix.
+ * - Nothing but IndexedDB requests is awaited inside a transaction (an await on anything else
+ *   lets it auto-commit): callers hash and compress before calling in.
+ * - A chunk is deleted, in the same transaction, when the last manifest or staging record
+ *   referencing it goes. Reference counts live in memory; this worker is the only writer
+ *   (a Web Lock guarantees it), so they stay exact.
+ */
+import { deleteDB, openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import { Mutex } from '../mutex';
+import {
+  DB_PREFIX,
+  LIVE_HEAD,
+  STORE_VERSION,
+  type BackupRecord,
+  type HeadRecord,
+  type Manifest,
+  type StagingRecord,
+  type StoredChunk,
+  type StoredJob,
+  type VaultDB,
+} from './schema';
+
+/** What one `commit` makes true, atomically. `null` deletes. */
+export interface Change {
+  readonly chunks?: readonly StoredChunk[];
+  readonly heads?: ReadonlyMap<string, HeadRecord | null>;
+  readonly backups?: ReadonlyMap<string, BackupRecord | null>;
+  readonly jobs?: readonly StoredJob[];
+  readonly meta?: ReadonlyMap<string, unknown>;
+  /** Staging records this change releases (their chunks are now owned by a manifest, or garbage). */
+  readonly releaseStaging?: readonly string[];
+}
+
+/** Counters of what this store has written, for tests and benchmarks ("count what the store wrote"). */
+export interface WriteStats {
+  chunkPuts: number;
+  chunkBytes: number;
+  chunkDeletes: number;
+  transactions: number;
+}
+
+type Stores = StoreNames<VaultDB>[];
+const ALL_STORES: Stores = ['chunks', 'heads', 'backups', 'jobs', 'staging', 'meta'];
+
+export class ChunkStore {
+  readonly stats: WriteStats = { chunkPuts: 0, chunkBytes: 0, chunkDeletes: 0, transactions: 0 };
+  private readonly refs = new Map<string, number>();
+  private readonly present = new Set<string>();
+  private readonly heads = new Map<string, HeadRecord>();
+  private readonly backups = new Map<string, BackupRecord>();
+  private readonly staging = new Map<string, StagingRecord>();
+  private closedReason: PagevaultError | null = null;
+  /** Serializes every decision made from the reference counts with the transaction that acts on it. */
+  private readonly writes = new Mutex();
+
+  private constructor(
+    readonly name: string,
+    private readonly db: IDBPDatabase<VaultDB>,
+  ) {}
+
+  /**
+   * Opens (creating if needed) the store of vault `name` and loads its heads, backups and chunk keys.
+   * @throws STORAGE when IndexedDB cannot be opened or a newer version of pagevault owns the store.
+   */
+  static async open(name: string): Promise<ChunkStore> {
+    let store: ChunkStore | undefined;
+    const db = await guard('open the store', () =>
+      openDB<VaultDB>(DB_PREFIX + name, STORE_VERSION, {
+        upgrade(database) {
+          for (const storeName of ALL_STORES) {
+            if (!database.objectStoreNames.contains(storeName)) database.createObjectStore(storeName);
+          }
+        },
+        blocking() {
+          // Another tab wants a newer schema: step aside instead of blocking it forever.
+          store?.shutdown(new PagevaultError(ErrorCode.STORAGE, 'A newer version of pagevault opened this database in another tab; reload this page.', { name }));
+        },
+        terminated() {
+          store?.shutdown(new PagevaultError(ErrorCode.STORAGE, 'The browser closed the IndexedDB connection (storage cleared or evicted?). Reopen the vault.', { name }));
+        },
+      }),
+    );
+    store = new ChunkStore(name, db);
+    await store.load();
+    return store;
+  }
+
+  /** Deletes every byte stored for vault `name`. The vault must not be open. */
+  static async destroy(name: string): Promise<void> {
+    await guard('delete the store', () => deleteDB(DB_PREFIX + name));
+  }
+
+  private async load(): Promise<void> {
+    const tx = this.db.transaction(['heads', 'backups', 'staging', 'chunks'], 'readonly');
+    const [headKeys, headValues, backupValues, stagingValues, chunkKeys] = await guard('load the store', () =>
+      Promise.all([
+        tx.objectStore('heads').getAllKeys(),
+        tx.objectStore('heads').getAll(),
+        tx.objectStore('backups').getAll(),
+        tx.objectStore('staging').getAll(),
+        tx.objectStore('chunks').getAllKeys(),
+      ]),
+    );
+    headKeys.forEach((key, i) => {
+      const head = headValues[i];
+      if (head) this.setHead(key, head);
+    });
+    for (const backup of backupValues) this.setBackup(backup.info.backupId, backup);
+    for (const record of stagingValues) this.setStaging(record.jobId, record);
+    for (const key of chunkKeys) this.present.add(key);
+  }
+
+  /** The manifest saved under `name` (default: the live database). */
+  head(name: string = LIVE_HEAD): HeadRecord | undefined {
+    return this.heads.get(name);
+  }
+
+  backup(backupId: string): BackupRecord | undefined {
+    return this.backups.get(backupId);
+  }
+
+  /** Every backup, newest first. */
+  listBackups(): BackupRecord[] {
+    return [...this.backups.values()].sort((a, b) => b.info.createdAt - a.info.createdAt || (b.info.backupId < a.info.backupId ? -1 : 1));
+  }
+
+  stagingRecords(): StagingRecord[] {
+    return [...this.staging.values()];
+  }
+
+  /** True when a chunk with this key is stored. */
+  hasChunk(key: string): boolean {
+    return this.present.has(key);
+  }
+
+  /** Number of stored chunks. */
+  get chunkCount(): number {
+    return this.present.size;
+  }
+
+  /** Reads one stored chunk. @throws CORRUPT when it is missing. */
+  async getChunk(key: string): Promise<StoredChunk> {
+    this.assertOpen();
+    const value = await guard('read a chunk', () => this.db.get('chunks', key));
+    if (!value) throw new PagevaultError(ErrorCode.CORRUPT, `Chunk ${key.slice(0, 12)} is missing from the store.`, { chunk: key });
+    return { key, ...value };
+  }
+
+  /** Reads many chunks in one transaction, in order. @throws CORRUPT when one is missing. */
+  async getChunks(keys: readonly string[]): Promise<StoredChunk[]> {
+    this.assertOpen();
+    const tx = this.db.transaction('chunks', 'readonly');
+    const values = await guard('read chunks', () => Promise.all(keys.map((key) => tx.store.get(key))));
+    return values.map((value, i) => {
+      const key = keys[i]!;
+      if (!value) throw new PagevaultError(ErrorCode.CORRUPT, `Chunk ${key.slice(0, 12)} is missing from the store.`, { chunk: key, index: i });
+      return { key, ...value };
+    });
+  }
+
+  /**
+   * Pins `keys` for a job that has not committed yet and writes the `fresh` chunks among them that
+   * the store lacks, recording both in the job's staging record in the same transaction; a crash
+   * leaves nothing that `sweepStaging` cannot find, and a save cannot collect a pinned chunk.
+   * @returns bytes written, and the keys that are neither stored nor in `fresh` (the caller must
+   * supply them: a save collected them after the caller looked).
+   */
+  async stage(jobId: string, keys: readonly string[], fresh: readonly StoredChunk[]): Promise<{ bytesWritten: number; missing: string[] }> {
+    return this.writes.run(() => this.stageNow(jobId, keys, fresh));
+  }
+
+  private async stageNow(jobId: string, keys: readonly string[], fresh: readonly StoredChunk[]): Promise<{ bytesWritten: number; missing: string[] }> {
+    const toWrite = this.unique(fresh.filter((c) => !this.present.has(c.key)));
+    const writing = new Set(toWrite.map((c) => c.key));
+    const missing = [...new Set(keys)].filter((key) => !this.present.has(key) && !writing.has(key));
+    const pinned = keys.filter((key) => this.present.has(key) || writing.has(key));
+    const before = this.staging.get(jobId);
+    const record: StagingRecord = { jobId, keys: [...(before?.keys ?? []), ...pinned] };
+    await this.run(['chunks', 'staging'], async (tx) => {
+      for (const chunk of toWrite) tx.objectStore('chunks').put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key);
+      await tx.objectStore('staging').put(record, jobId);
+    });
+    this.count(toWrite);
+    this.setStaging(jobId, record);
+    return { bytesWritten: toWrite.reduce((sum, c) => sum + c.data.byteLength, 0), missing };
+  }
+
+  /**
+   * Applies `change` in one strict transaction: new chunks, heads, backups, jobs, meta, released
+   * staging records, and the deletion of every chunk nothing references any more.
+   * @returns the keys of chunks written.
+   */
+  async commit(change: Change): Promise<{ written: number; bytesWritten: number; deleted: number }> {
+    return this.writes.run(() => this.commitNow(change));
+  }
+
+  private async commitNow(change: Change): Promise<{ written: number; bytesWritten: number; deleted: number }> {
+    const fresh = this.unique((change.chunks ?? []).filter((c) => !this.present.has(c.key)));
+    const delta = new Map<string, number>();
+    const add = (keys: readonly string[] | undefined, sign: 1 | -1) => {
+      for (const key of keys ?? []) delta.set(key, (delta.get(key) ?? 0) + sign);
+    };
+    for (const [name, head] of change.heads ?? []) {
+      add(this.heads.get(name)?.manifest.chunks, -1);
+      add(head?.manifest.chunks, 1);
+    }
+    for (const [id, backup] of change.backups ?? []) {
+      add(this.backups.get(id)?.manifest.chunks, -1);
+      add(backup?.manifest.chunks, 1);
+    }
+    for (const jobId of change.releaseStaging ?? []) add(this.staging.get(jobId)?.keys, -1);
+    const freshKeys = new Set(fresh.map((c) => c.key));
+    const doomed: string[] = [];
+    for (const [key, d] of delta) {
+      if ((this.refs.get(key) ?? 0) + d <= 0 && (this.present.has(key) || freshKeys.has(key))) doomed.push(key);
+    }
+    const doomedSet = new Set(doomed);
+    await this.run(ALL_STORES, async (tx) => {
+      const chunks = tx.objectStore('chunks');
+      for (const chunk of fresh) if (!doomedSet.has(chunk.key)) chunks.put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key);
+      for (const key of doomed) if (!freshKeys.has(key)) chunks.delete(key);
+      for (const [name, head] of change.heads ?? []) head ? tx.objectStore('heads').put(head, name) : tx.objectStore('heads').delete(name);
+      for (const [id, backup] of change.backups ?? []) backup ? tx.objectStore('backups').put(backup, id) : tx.objectStore('backups').delete(id);
+      for (const job of change.jobs ?? []) tx.objectStore('jobs').put(job, job.jobId);
+      for (const [key, value] of change.meta ?? []) tx.objectStore('meta').put(value, key);
+      for (const jobId of change.releaseStaging ?? []) tx.objectStore('staging').delete(jobId);
+      await tx.done;
+    });
+    // The transaction committed: bring the in-memory picture up to date.
+    const written = fresh.filter((c) => !doomedSet.has(c.key));
+    this.count(written);
+    for (const [name, head] of change.heads ?? []) head ? this.setHead(name, head) : this.dropHead(name);
+    for (const [id, backup] of change.backups ?? []) backup ? this.setBackup(id, backup) : this.dropBackup(id);
+    for (const jobId of change.releaseStaging ?? []) this.dropStaging(jobId);
+    for (const key of doomed) {
+      this.present.delete(key);
+      this.refs.delete(key);
+    }
+    this.stats.chunkDeletes += doomed.length;
+    return { written: written.length, bytesWritten: written.reduce((s, c) => s + c.data.byteLength, 0), deleted: doomed.length };
+  }
+
+  /** Deletes stored chunks that nothing references (left by a bug or an older version). */
+  async collectGarbage(): Promise<number> {
+    return this.writes.run(() => this.collectNow());
+  }
+
+  private async collectNow(): Promise<number> {
+    const orphans = [...this.present].filter((key) => !this.refs.has(key));
+    if (orphans.length === 0) return 0;
+    await this.run(['chunks'], async (tx) => {
+      for (const key of orphans) tx.objectStore('chunks').delete(key);
+    });
+    for (const key of orphans) this.present.delete(key);
+    this.stats.chunkDeletes += orphans.length;
+    return orphans.length;
+  }
+
+  async putJob(job: StoredJob): Promise<void> {
+    await this.run(['jobs'], async (tx) => {
+      await tx.objectStore('jobs').put(job, job.jobId);
+    });
+  }
+
+  async getJob(jobId: string): Promise<StoredJob | undefined> {
+    this.assertOpen();
+    return guard('read a job', () => this.db.get('jobs', jobId));
+  }
+
+  async listJobs(): Promise<StoredJob[]> {
+    this.assertOpen();
+    return guard('read jobs', () => this.db.getAll('jobs'));
+  }
+
+  async getMeta<T>(key: string): Promise<T | undefined> {
+    this.assertOpen();
+    return (await guard('read settings', () => this.db.get('meta', key))) as T | undefined;
+  }
+
+  /** Sum of stored (compressed) chunk bytes referenced by `keys`, counting each key once. */
+  async storedBytes(keys: Iterable<string>): Promise<number> {
+    this.assertOpen();
+    const unique = [...new Set(keys)];
+    const tx = this.db.transaction('chunks', 'readonly');
+    const values = await guard('measure chunks', () => Promise.all(unique.map((k) => tx.store.get(k))));
+    return values.reduce((sum, v) => sum + (v?.data.byteLength ?? 0), 0);
+  }
+
+  /** Keys referenced only by the given manifests (what dropping them would free). */
+  keysOnlyIn(manifests: readonly Manifest[]): string[] {
+    const counts = new Map<string, number>();
+    for (const m of manifests) for (const key of m.chunks) counts.set(key, (counts.get(key) ?? 0) + 1);
+    return [...counts].filter(([key, n]) => (this.refs.get(key) ?? 0) <= n).map(([key]) => key);
+  }
+
+  close(): void {
+    this.shutdown(new PagevaultError(ErrorCode.CLOSED, 'The vault is closed.', { name: this.name }));
+  }
+
+  private shutdown(reason: PagevaultError): void {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closedReason) throw this.closedReason;
+  }
+
+  private async run(stores: Stores, body: (tx: IDBPTransaction<VaultDB, Stores, 'readwrite'>) => Promise<void>): Promise<void> {
+    this.assertOpen();
+    await guard('write', async () => {
+      const tx = this.db.transaction(stores, 'readwrite', { durability: 'strict' });
+      try {
+        await body(tx);
+        await tx.done;
+      } catch (error) {
+        try {
+          tx.abort();
+        } catch {
+          // Already finished or aborted: the original error is what matters.
+        }
+        throw error;
+      }
+    });
+    this.stats.transactions++;
+  }
+
+  private unique(chunks: readonly StoredChunk[]): StoredChunk[] {
+    const seen = new Map<string, StoredChunk>();
+    for (const c of chunks) seen.set(c.key, c);
+    return [...seen.values()];
+  }
+
+  private count(written: readonly StoredChunk[]): void {
+    for (const c of written) this.present.add(c.key);
+    this.stats.chunkPuts += written.length;
+    this.stats.chunkBytes += written.reduce((s, c) => s + c.data.byteLength, 0);
+  }
+
+  private addRefs(keys: readonly string[], sign: 1 | -1): void {
+    for (const key of keys) {
+      const n = (this.refs.get(key) ?? 0) + sign;
+      if (n > 0) this.refs.set(key, n);
+      else this.refs.delete(key);
+    }
+  }
+
+  private setHead(name: string, head: HeadRecord): void {
+    this.dropHead(name);
+    this.heads.set(name, head);
+    this.addRefs(head.manifest.chunks, 1);
+  }
+
+  private dropHead(name: string): void {
+    const old = this.heads.get(name);
+    if (old) this.addRefs(old.manifest.chunks, -1);
+    this.heads.delete(name);
+  }
+
+  private setBackup(id: string, backup: BackupRecord): void {
+    this.dropBackup(id);
+    this.backups.set(id, backup);
+    this.addRefs(backup.manifest.chunks, 1);
+  }
+
+  private dropBackup(id: string): void {
+    const old = this.backups.get(id);
+    if (old) this.addRefs(old.manifest.chunks, -1);
+    this.backups.delete(id);
+  }
+
+  private setStaging(jobId: string, record: StagingRecord): void {
+    this.dropStaging(jobId);
+    this.staging.set(jobId, record);
+    this.addRefs(record.keys, 1);
+  }
+
+  private dropStaging(jobId: string): void {
+    const old = this.staging.get(jobId);
+    if (old) this.addRefs(old.keys, -1);
+    this.staging.delete(jobId);
+  }
+}
+
+/** Runs an IndexedDB operation, turning its failures into typed errors. */
+async function guard<T>(operation: string, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    throw await storageError(error, operation);
+  }
+}
+
+/** Maps a DOMException from IndexedDB to a PagevaultError (QUOTA_EXCEEDED carries the estimate). */
+export async function storageError(error: unknown, operation: string): Promise<PagevaultError> {
+  if (error instanceof PagevaultError) return error;
+  const name = error instanceof Error || error instanceof DOMException ? error.name : '';
+  const message = error instanceof Error || error instanceof DOMException ? error.message : String(error);
+  if (name === 'QuotaExceededError' || /quota/i.test(message)) {
+    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+    return new PagevaultError(
+      ErrorCode.QUOTA_EXCEEDED,
+      `The browser refused to store more data while trying to ${operation}. Free space by dropping old backups, or ask for persistent storage.`,
+      { operation, usageBytes: estimate?.usage ?? null, quotaBytes: estimate?.quota ?? null },
+      { cause: error },
+    );
+  }
+  return new PagevaultError(ErrorCode.STORAGE, `IndexedDB failed to ${operation}: ${name || 'Error'}: ${message}`, { operation }, { cause: error });
+}

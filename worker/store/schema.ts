@@ -1,0 +1,75 @@
+/**
+ * What the IndexedDB database of one vault holds. One IndexedDB database per vault name
+ * (`pagevault:<name>`), so deleting a vault is one `deleteDatabase` and one vault's garbage
+ * collection never has to look at another's manifests.
+ */
+import type { DBSchema } from 'idb';
+import type { BackupInfo, JobRecord, Progress, RetentionPolicy, ScheduleInfo } from '../../src/protocol';
+
+/** Bumped when the object stores change; an older worker meeting a newer store stops with a clear error. */
+export const STORE_VERSION = 1;
+export const DB_PREFIX = 'pagevault:';
+
+export type ChunkCodec = 'raw' | 'deflate';
+
+/** A chunk as stored: keyed by the SHA-256 (hex) of its plaintext. */
+export interface StoredChunk {
+  readonly key: string;
+  readonly codec: ChunkCodec;
+  /** Plaintext length in bytes. */
+  readonly size: number;
+  /** The bytes as stored (compressed when `codec` is `deflate`). */
+  readonly data: Uint8Array;
+}
+
+/** An ordered list of chunk keys that reassembles one database image. */
+export interface Manifest {
+  readonly pageSize: number;
+  readonly pageCount: number;
+  readonly sizeBytes: number;
+  readonly chunkSize: number;
+  readonly chunks: readonly string[];
+  /** SHA-256 (hex) of the whole image; computed for backups, optional for the live head. */
+  readonly sha256?: string;
+}
+
+export interface HeadRecord {
+  readonly manifest: Manifest;
+  readonly savedAt: number;
+}
+
+export interface BackupRecord {
+  readonly info: BackupInfo;
+  readonly manifest: Manifest;
+}
+
+/** A job as stored: the public record plus progress and what it staged. */
+export interface StoredJob extends JobRecord {
+  readonly progress?: Omit<Progress, 'backupId' | 'jobId'>;
+  readonly bytesStored?: number;
+  readonly queuedAt: number;
+}
+
+/** Chunks written by a running job before its manifest is committed; removed if it never commits. */
+export interface StagingRecord {
+  readonly jobId: string;
+  readonly keys: readonly string[];
+}
+
+export interface MetaValues {
+  /** Set at the first save; if the head is missing while this marker exists elsewhere, storage was lost. */
+  readonly createdAt: number;
+  readonly retention: RetentionPolicy;
+  readonly schedules: readonly ScheduleInfo[];
+}
+
+export interface VaultDB extends DBSchema {
+  chunks: { key: string; value: Omit<StoredChunk, 'key'> };
+  heads: { key: string; value: HeadRecord };
+  backups: { key: string; value: BackupRecord };
+  jobs: { key: string; value: StoredJob };
+  staging: { key: string; value: StagingRecord };
+  meta: { key: string; value: unknown };
+}
+
+export const LIVE_HEAD = 'live';
