@@ -8,18 +8,27 @@ import type {
   BackupInfo,
   BackupStatus,
   CreateBackupOptions,
+  DownloadOptions,
   ExecResult,
+  InspectResult,
   JobRecord,
   OpenOptions,
   Progress,
   RestoreOptions,
   RestoreResult,
   Result,
+  RetentionPolicy,
+  RetentionResult,
   Row,
   SaveResult,
+  ScheduleInfo,
+  ScheduleOptions,
+  ScheduleSpec,
   SqlParams,
   StorageReport,
+  UploadOptions,
   VaultInfo,
+  VerifyReport,
   WorkerApi,
 } from './protocol';
 
@@ -56,6 +65,26 @@ export interface BackupClient {
   drop(backupId: string): Promise<void>;
   /** Checks a backup and swaps it in; the replaced state is kept as an automatic backup. @throws NOT_FOUND, CORRUPT, LOCKED */
   restore(options: RestoreOptions): Promise<RestoreResult>;
+  /** A portable file of a backup: archive (default), sqlite, sqlite.gz or sql. @throws NOT_FOUND, CHAIN */
+  download(backupId: string, options?: DownloadOptions): Promise<{ blob: Blob; filename: string }>;
+  /** Checks and stores an archive, SQLite file, gzip'd SQLite file or SQL dump as a backup. */
+  upload(file: Blob, options?: UploadOptions): Promise<{ backupId: string }>;
+  /** What a stored backup or a file holds, without restoring it. */
+  inspect(target: string | Blob, options?: { passphrase?: string }): Promise<InspectResult>;
+  /** Restores into a scratch connection and runs every check. */
+  verify(backupId: string): Promise<VerifyReport>;
+  /** Stores the retention policy applied after scheduled backups. */
+  setRetention(policy: RetentionPolicy): Promise<void>;
+  getRetention(): Promise<RetentionPolicy>;
+  /** Applies (or with `dryRun`, only reports) the retention policy. */
+  applyRetention(options?: { dryRun?: boolean }): Promise<RetentionResult>;
+}
+
+/** Backups on a schedule, caught up at the next open when the app was closed. */
+export interface ScheduleClient {
+  set(spec: ScheduleSpec, options?: ScheduleOptions): Promise<ScheduleInfo>;
+  list(): Promise<ScheduleInfo[]>;
+  remove(id: string): Promise<void>;
 }
 
 /** An open database. Every method rejects with a `PagevaultError`. */
@@ -73,6 +102,7 @@ export interface Vault {
   /** Flushes, stops running jobs, and ends the worker. Safe to call twice. */
   close(): Promise<void>;
   readonly backup: BackupClient;
+  readonly schedule: ScheduleClient;
 }
 
 /** Resolves a worker Result, rethrowing its error as a PagevaultError with the same code. */
@@ -120,6 +150,18 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     history: () => call(() => remote.backupHistory()),
     drop: (id) => call(() => remote.backupDrop(id)),
     restore: (restoreOptions) => call(() => remote.backupRestore(restoreOptions)),
+    download: (id, downloadOptions = {}) => call(() => remote.backupDownload(id, downloadOptions)),
+    upload: (file, uploadOptions = {}) => call(() => remote.backupUpload(file, uploadOptions)),
+    inspect: (target, inspectOptions = {}) => call(() => remote.backupInspect(target, inspectOptions)),
+    verify: (id) => call(() => remote.backupVerify(id)),
+    setRetention: (policy) => call(() => remote.setRetention(policy)),
+    getRetention: () => call(() => remote.getRetention()),
+    applyRetention: (retentionOptions = {}) => call(() => remote.applyRetention(retentionOptions)),
+  };
+  const schedule: ScheduleClient = {
+    set: (spec, scheduleOptions = {}) => call(() => remote.scheduleSet(spec, scheduleOptions)),
+    list: () => call(() => remote.scheduleList()),
+    remove: (id) => call(() => remote.scheduleRemove(id)),
   };
   return {
     name: options.name,
@@ -139,5 +181,6 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
       }
     },
     backup,
+    schedule,
   };
 }

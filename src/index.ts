@@ -3,7 +3,7 @@
  * It loads the client and Comlink only; SQLite, IndexedDB and compression live in the worker.
  */
 export { openVault } from './client';
-export type { BackupClient, CreateBackupRequest, OpenVaultOptions, Vault } from './client';
+export type { BackupClient, CreateBackupRequest, OpenVaultOptions, ScheduleClient, Vault } from './client';
 export { ErrorCode, PagevaultError, isPagevaultError } from './errors';
 export type { ErrorDetails } from './errors';
 export type {
@@ -11,7 +11,10 @@ export type {
   BackupMethod,
   BackupStatus,
   CreateBackupOptions,
+  DownloadFormat,
+  DownloadOptions,
   ExecResult,
+  InspectResult,
   JobError,
   JobKind,
   JobRecord,
@@ -21,11 +24,20 @@ export type {
   ProgressUnit,
   RestoreOptions,
   RestoreResult,
+  RetentionDecision,
+  RetentionPolicy,
+  RetentionResult,
   Row,
   SaveResult,
+  ScheduleInfo,
+  ScheduleOptions,
+  ScheduleSpec,
   SqlParams,
   SqlValue,
   StorageReport,
   TableCount,
+  TableSelection,
+  UploadOptions,
   VaultInfo,
+  VerifyReport,
 } from './protocol';

@@ -308,5 +308,5 @@ export interface CareApi {
   scheduleRemove(id: string): Promise<Result<void>>;
 }
 
-/** Everything the worker serves today (grows as PortableApi and CareApi land). */
-export type WorkerApi = CoreApi & BackupApi;
+/** Everything the worker serves. */
+export type WorkerApi = CoreApi & BackupApi & PortableApi & CareApi;

@@ -4,7 +4,7 @@
  * Owns nothing but the wiring; the work happens in jobs/, engine/ and store/.
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
-import type { BackupApi, OpenOptions, Result, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
+import type { BackupApi, CareApi, CoreApi, OpenOptions, PortableApi, Result, SqlParams, StorageReport, VaultInfo } from '../src/protocol';
 import { SqliteConnection, loadSqlite } from './engine/sqlite';
 import { BackupJobs } from './jobs/backup-jobs';
 import { LiveDatabase } from './jobs/live-database';
@@ -35,7 +35,10 @@ async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
   }
 }
 
-export function createService(serviceOptions: ServiceOptions = {}): WorkerApi & { readonly store: () => ChunkStore | undefined } {
+/** The worker's methods. Portable files and care (verify, retention, schedules) join as they land. */
+export type Service = CoreApi & BackupApi & Partial<PortableApi & CareApi> & { readonly store: () => ChunkStore | undefined };
+
+export function createService(serviceOptions: ServiceOptions = {}): Service {
   let vault: OpenVault | undefined;
   let opening: Promise<VaultInfo> | undefined;
 

@@ -116,7 +116,7 @@ describe('the live database in a worker, persisted in IndexedDB', () => {
     const key: string = head.manifest.chunks[1];
     const chunk = await db.get('chunks', key);
     const data = new Uint8Array(chunk.data);
-    data[data.length >> 1] ^= 0x40;
+    data[data.length >> 1]! ^= 0x40;
     await db.put('chunks', { ...chunk, data }, key);
     db.close();
     const error = await rejectsWith(open(name), 'CORRUPT');
