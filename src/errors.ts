@@ -30,6 +30,8 @@ export const ErrorCode = {
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
   /** A job was cancelled before it finished. */
   CANCELLED: 'CANCELLED',
+  /** A job was cut off by its worker ending (tab closed or reloaded); retry it. */
+  INTERRUPTED: 'INTERRUPTED',
   /** The vault was closed, or its worker ended. */
   CLOSED: 'CLOSED',
   /** A file is not a backup pagevault can read. */

@@ -65,6 +65,16 @@ describe('the sql.js engine', () => {
     conn.close();
   });
 
+  it('binds positional parameters to each statement that has parameters', () => {
+    const conn = SqliteConnection.open(SQL);
+    conn.exec('CREATE TABLE d (a, b)');
+    conn.exec('BEGIN; INSERT INTO d VALUES (?, 1); INSERT INTO d VALUES (?, 2); COMMIT;', [7]);
+    expect(conn.query('SELECT a, b FROM d ORDER BY b')).toEqual([{ a: 7, b: 1 }, { a: 7, b: 2 }]);
+    expect(conn.query('SELECT a FROM d WHERE b = :b', { b: 2 })).toEqual([{ a: 7 }]);
+    expect(() => conn.exec('INSERT INTO d VALUES (?)', [1, 2])).toThrow(expect.objectContaining({ code: 'SQLITE' }));
+    conn.close();
+  });
+
   it('tells whether a transaction is open', () => {
     const conn = sample(1);
     expect(conn.inTransaction()).toBe(false);

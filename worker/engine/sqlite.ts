@@ -151,7 +151,7 @@ export class SqliteConnection {
   private eachStatement(sql: string, params: SqlParams | undefined, body: (stmt: Statement) => void): void {
     for (const stmt of this.db.iterateStatements(sql)) {
       try {
-        if (params !== undefined) stmt.bind(toBindParams(params));
+        if (params !== undefined && hasParameters(stmt, params)) stmt.bind(toBindParams(params));
         body(stmt);
       } finally {
         stmt.free();
@@ -173,6 +173,22 @@ export function tableCounts(db: Database): TableCount[] {
 /** Quotes a SQL identifier (table or column name). */
 export function quoteIdentifier(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Whether positional parameters apply to `stmt`. sql.js does not export
+ * sqlite3_bind_parameter_count; binding one number fails exactly when the statement has no
+ * parameter, so `BEGIN; INSERT ... VALUES (?); COMMIT` binds the INSERT only. Named parameters
+ * always apply: sql.js skips names a statement does not use.
+ */
+function hasParameters(stmt: Statement, params: SqlParams): boolean {
+  if (!Array.isArray(params)) return true;
+  try {
+    stmt.bind([0]);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -65,7 +65,7 @@ export class JobRunner {
     const staging = this.store.stagingRecords().map((s) => s.jobId);
     if (stale.length === 0 && staging.length === 0) return 0;
     await this.store.commit({
-      jobs: stale.map((j) => ({ ...j, state: 'interrupted', endedAt: now, error: { code: 'INTERRUPTED', message: 'The worker ended (tab closed or reloaded) while this job ran.' } })),
+      jobs: stale.map((j) => ({ ...j, state: 'interrupted', endedAt: now, error: { code: ErrorCode.INTERRUPTED, message: 'The worker ended (tab closed or reloaded) while this job ran.' } })),
       releaseStaging: staging,
     });
     return stale.length;
