@@ -36,7 +36,7 @@ async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
 }
 
 /** The worker's methods. Portable files and care (verify, retention, schedules) join as they land. */
-export type Service = CoreApi & BackupApi & Partial<PortableApi & CareApi> & { readonly store: () => ChunkStore | undefined };
+export type Service = CoreApi & BackupApi & PortableApi & Partial<CareApi> & { readonly store: () => ChunkStore | undefined };
 
 export function createService(serviceOptions: ServiceOptions = {}): Service {
   let vault: OpenVault | undefined;
@@ -156,6 +156,17 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     storage: () => result(storage),
     close: () => result(close),
     ...bindJobs(need),
+    ...bindPortable(need),
+  };
+}
+
+/** Download, upload and inspect. */
+function bindPortable(need: () => OpenVault): PortableApi {
+  const portable = () => need().jobs.portable;
+  return {
+    backupDownload: (backupId, options) => result(() => portable().download(backupId, options ?? {})),
+    backupUpload: (blob, options) => result(() => portable().upload(blob, options ?? {})),
+    backupInspect: (target, options) => result(() => portable().inspect(target, options ?? {})),
   };
 }
 

@@ -30,6 +30,7 @@ import { checkId, checkName, oneOf, optionalString } from '../validate';
 import { compressMissing, Pacer, readImage, toStored } from './chunk-io';
 import { hashChunks, manifestFor, splitImage, yieldToEventLoop } from './image';
 import type { LiveDatabase } from './live-database';
+import { PortableFiles } from './portable';
 import { JobRunner, newId, publicRecord, type JobContext } from './runner';
 
 /** Bytes copied per page-copy step: small enough to keep queries answered within a few ms. */
@@ -54,11 +55,14 @@ export interface CapturedImage {
 
 export class BackupJobs {
   readonly runner: JobRunner;
+  /** Download, upload and inspect of portable files. */
+  readonly portable: PortableFiles;
   /** Resolves when no restore is swapping the live database; `exec` waits on it. */
   private gate: Promise<void> = Promise.resolve();
 
   private constructor(readonly parts: VaultParts) {
     this.runner = new JobRunner(parts.store);
+    this.portable = new PortableFiles(this);
   }
 
   static async start(parts: VaultParts): Promise<BackupJobs> {

@@ -1,0 +1,307 @@
+/**
+ * Backups that leave the browser and come back: download (archive, incremental archive,
+ * encrypted archive, plain .sqlite, .sqlite.gz, .sql dump), upload (any of these, detected by
+ * their bytes), and inspect.
+ *
+ * Invariants:
+ * - Downloads reuse stored chunks as they are (never recompress); only an incremental archive's
+ *   page patches are computed.
+ * - An upload is validated fully (container, every chunk hash, image hash, SQLite header,
+ *   `integrity_check` with `trusted_schema=OFF`) before anything is stored, never touches the live
+ *   database, runs as a job (kind `upload`) and is listed with method `upload`.
+ */
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import { decompressChunk } from '../../src/format/codec';
+import { detectKind, DETECT_BYTES } from '../../src/format/detect';
+import { createGzipWriter, gunzipFirstMember } from '../../src/format/gzip';
+import { diffChunk } from '../../src/format/archive/patch';
+import { inspectArchive, openArchive } from '../../src/format/archive/reader';
+import { blobSource } from '../../src/format/archive/source';
+import { chunkKeysDigest, createArchiveWriter, type ArchiveRecord } from '../../src/format/archive/writer';
+import { DEFAULT_MAX_IMAGE_BYTES, type ArchiveHeader } from '../../src/format/archive/layout';
+import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../../src/format/sqlite-header';
+import type { BackupInfo, DownloadFormat, DownloadOptions, InspectResult, UploadOptions } from '../../src/protocol';
+import { checkImage } from '../engine/scratch';
+import { dumpSql, runSqlDump } from '../engine/sql-dump';
+import type { BackupRecord, StoredChunk } from '../store/schema';
+import { checkId, oneOf, optionalInteger, optionalString } from '../validate';
+import type { BackupJobs } from './backup-jobs';
+import { owned, Pacer, readImage } from './chunk-io';
+import type { JobContext } from './runner';
+
+const FORMATS: readonly DownloadFormat[] = ['archive', 'sqlite', 'sqlite.gz', 'sql'];
+const EXTENSIONS: Record<DownloadFormat, string> = { archive: 'pvault', sqlite: 'sqlite', 'sqlite.gz': 'sqlite.gz', sql: 'sql' };
+/** Chunks read from the store per transaction while writing an archive. */
+const READ_BATCH = 64;
+/** Largest SQL dump text accepted for upload. */
+const MAX_SQL_BYTES = 512 * 1024 * 1024;
+const DEFAULT_SQL_TIMEOUT_MS = 30_000;
+
+export class PortableFiles {
+  constructor(private readonly jobs: BackupJobs) {}
+
+  private get parts() {
+    return this.jobs.parts;
+  }
+
+  /**
+   * A file of a stored backup.
+   * @throws NOT_FOUND (backup or base), INVALID_ARGUMENT, CORRUPT (a stored chunk is damaged).
+   */
+  async download(backupId: unknown, options: DownloadOptions): Promise<{ blob: Blob; filename: string }> {
+    const id = checkId(backupId, 'backupId');
+    const format = oneOf(options.format, 'format', FORMATS, 'archive');
+    const passphrase = optionalString(options.passphrase, 'passphrase');
+    const record = this.backupOrThrow(id);
+    if ((options.since !== undefined || passphrase !== undefined) && format !== 'archive') {
+      throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `Incremental and encrypted downloads are archives; format "${format}" cannot be either.`, { format });
+    }
+    const base = options.since === undefined ? undefined : this.backupOrThrow(checkId(options.since, 'since'));
+    const stamp = new Date(record.info.createdAt).toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
+    const filename = `${this.parts.name}-${stamp}${base ? '-incremental' : ''}.${EXTENSIONS[format]}`;
+    const type = format === 'sql' ? 'application/sql' : format === 'sqlite.gz' ? 'application/gzip' : 'application/octet-stream';
+    const blobParts = format === 'archive' ? await this.archiveParts(record, base, passphrase) : await this.plainParts(record, format);
+    return { blob: new Blob(blobParts as BlobPart[], { type }), filename };
+  }
+
+  private async plainParts(record: BackupRecord, format: Exclude<DownloadFormat, 'archive'>): Promise<Uint8Array[] | string[]> {
+    const image = await readImage(this.parts.store, record.manifest, { checkImageHash: true });
+    if (format === 'sqlite') return [image];
+    if (format === 'sqlite.gz') {
+      // Level 1: whole-image recompression is the slow part of this format (~20 MB/s in a worker).
+      const gzip = createGzipWriter({ level: 1, filename: `${this.parts.name}.sqlite`, mtime: record.info.createdAt });
+      const out: Uint8Array[] = [];
+      const pacer = new Pacer();
+      const step = 1024 * 1024;
+      for (let at = 0; at < image.byteLength; at += step) {
+        out.push(...gzip.push(image.subarray(at, Math.min(at + step, image.byteLength))));
+        await pacer.maybeYield();
+      }
+      out.push(...gzip.finish());
+      return out;
+    }
+    const text: string[] = [];
+    const db = new this.parts.sql.Database(image);
+    try {
+      const pacer = new Pacer();
+      await dumpSql(db, (part) => void text.push(part), () => pacer.maybeYield());
+    } finally {
+      db.close();
+    }
+    return text;
+  }
+
+  /** The header, records and trailer of an archive of `record` (incremental against `base`). */
+  private async archiveParts(record: BackupRecord, base: BackupRecord | undefined, passphrase: string | undefined): Promise<Uint8Array[]> {
+    const { store } = this.parts;
+    const { manifest, info } = record;
+    const first = manifest.chunks.length > 0 ? await this.plainChunk(manifest.chunks[0]!) : new Uint8Array(0);
+    const sqlite = first.byteLength >= SQLITE_HEADER_BYTES ? parseSqliteHeader(first.subarray(0, SQLITE_HEADER_BYTES)) : undefined;
+    const writer = await createArchiveWriter(
+      {
+        name: this.parts.name,
+        createdAt: info.createdAt,
+        ...(info.note === undefined ? {} : { note: info.note }),
+        method: info.method,
+        pageSize: manifest.pageSize,
+        pageCount: manifest.pageCount,
+        sizeBytes: manifest.sizeBytes,
+        sha256: info.sha256,
+        sqliteVersion: sqlite?.sqliteVersion ?? 0,
+        userVersion: sqlite?.userVersion ?? 0,
+        tables: info.tables,
+        ...(info.partial ? { partial: true } : {}),
+        chunkSize: manifest.chunkSize,
+        ...(base
+          ? { base: { sha256: base.info.sha256, chunkCount: base.manifest.chunks.length, keysSha256: await chunkKeysDigest(base.manifest.chunks) } }
+          : {}),
+      },
+      passphrase === undefined ? {} : { passphrase },
+    );
+    const baseKeys = new Set(base?.manifest.chunks ?? []);
+    const samePages = base !== undefined && base.manifest.pageSize === manifest.pageSize;
+    const out: Uint8Array[] = [];
+    const pacer = new Pacer();
+    for (let start = 0; start < manifest.chunks.length; start += READ_BATCH) {
+      const keys = manifest.chunks.slice(start, start + READ_BATCH);
+      const needed = keys.filter((key) => !baseKeys.has(key));
+      const stored = new Map((await store.getChunks([...new Set(needed)])).map((c) => [c.key, c]));
+      for (let j = 0; j < keys.length; j++) {
+        const index = start + j;
+        const key = keys[j]!;
+        let rec: ArchiveRecord;
+        if (baseKeys.has(key)) {
+          rec = { kind: 'ref', index, key, size: chunkSize(manifest.sizeBytes, manifest.chunkSize, index) };
+        } else {
+          const chunk = stored.get(key)!;
+          rec = { kind: 'full', index, key, size: chunk.size, codec: chunk.codec, data: chunk.data };
+          const baseKey = base?.manifest.chunks[index];
+          if (samePages && baseKey !== undefined) {
+            const basePlain = await this.plainChunk(baseKey);
+            const patch = diffChunk(basePlain, decompressChunk(chunk.codec, chunk.data, chunk.size), manifest.pageSize);
+            if (patch) rec = { kind: 'patch', index, key, size: chunk.size, baseKey, patch };
+          }
+        }
+        out.push(...(await writer.add(rec)));
+        await pacer.maybeYield();
+      }
+    }
+    out.push(...(await writer.finish()));
+    return out;
+  }
+
+  /**
+   * Checks a file and stores it as a backup (method `upload`), as a job of kind `upload`.
+   * @throws NOT_SQLITE, INVALID_BACKUP, UNSUPPORTED_VERSION, INTEGRITY, WRONG_PASSPHRASE,
+   *   PASSPHRASE_REQUIRED, CHAIN, CORRUPT (fails integrity_check), LIMIT_EXCEEDED.
+   */
+  async upload(blob: unknown, options: UploadOptions): Promise<{ backupId: string }> {
+    if (!(blob instanceof Blob)) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'upload() takes a Blob or File.', {});
+    const passphrase = optionalString(options.passphrase, 'passphrase');
+    const note = optionalString(options.note, 'note');
+    const sqlTimeoutMs = optionalInteger(options.sqlTimeoutMs, 'sqlTimeoutMs', 1, 3_600_000) ?? DEFAULT_SQL_TIMEOUT_MS;
+    const backupId = `bk-up-${crypto.randomUUID().slice(0, 13)}`;
+    const { done } = await this.jobs.runner.enqueue('upload', { backupId }, async (ctx) => {
+      const kind = detectKind(new Uint8Array(await blob.slice(0, DETECT_BYTES).arrayBuffer()));
+      const received =
+        kind === 'archive'
+          ? await this.receiveArchive(ctx, blob, passphrase)
+          : { image: await this.imageOf(kind, blob, sqlTimeoutMs), partial: false, note: undefined, stored: undefined };
+      ctx.progress('check', 0, 1, 'bytes', { from: 40, to: 60 });
+      const check = checkImage(this.parts.sql, received.image);
+      if (check.integrity !== 'ok') throw new PagevaultError(ErrorCode.CORRUPT, `The uploaded database fails its integrity check: ${check.integrity}`, {});
+      ctx.signal.throwIfAborted();
+      if (received.stored) await this.parts.store.stage(ctx.jobId, received.stored.map((c) => c.key), received.stored);
+      const { manifest, storedBytes } = await this.jobs.storeImage(ctx, received.image, { from: 60, to: 99 });
+      const finalNote = note ?? received.note;
+      const info: BackupInfo = {
+        backupId,
+        createdAt: Date.now(),
+        method: 'upload',
+        ...(finalNote === undefined ? {} : { note: finalNote }),
+        sizeBytes: manifest.sizeBytes,
+        storedBytes,
+        pageSize: manifest.pageSize,
+        pageCount: manifest.pageCount,
+        sha256: manifest.sha256 ?? '',
+        tables: check.tables,
+        ...(received.partial ? { partial: true } : {}),
+      };
+      await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] });
+      return { backupId };
+    });
+    return done;
+  }
+
+  /** Reads and verifies an archive; keeps its stored chunks as they are, so nothing is recompressed. */
+  private async receiveArchive(ctx: JobContext, blob: Blob, passphrase: string | undefined) {
+    const archive = await openArchive(blobSource(blob), passphrase === undefined ? {} : { passphrase });
+    const { header } = archive;
+    if (header.base && !this.findBase(header)) {
+      throw new PagevaultError(ErrorCode.CHAIN, 'This incremental backup needs its base backup, which this vault does not have. Upload the base first.', {
+        base: header.base.sha256,
+      });
+    }
+    const image = new Uint8Array(header.sizeBytes);
+    const stored: StoredChunk[] = [];
+    const pacer = new Pacer();
+    const resolve = async (key: string) => (this.parts.store.hasChunk(key) ? this.plainChunk(key) : undefined);
+    for await (const chunk of archive.chunks(resolve)) {
+      image.set(chunk.plain, chunk.index * header.chunkSize);
+      if (chunk.kind === 'full' && !this.parts.store.hasChunk(chunk.key)) stored.push({ key: chunk.key, codec: chunk.codec, size: chunk.size, data: owned(chunk.data) });
+      ctx.progress('read', chunk.index + 1, header.chunkCount, 'chunks', { from: 0, to: 40 });
+      ctx.signal.throwIfAborted();
+      await pacer.maybeYield();
+    }
+    return { image, stored, partial: header.partial === true, note: header.note };
+  }
+
+  /** The base backup an incremental archive names, matched by image digest and chunk keys. */
+  private findBase(header: ArchiveHeader): BackupRecord | undefined {
+    return this.parts.store.listBackups().find((b) => b.info.sha256 === header.base?.sha256 && b.manifest.chunks.length === header.base.chunkCount);
+  }
+
+  /** The image held by a raw SQLite file, a gzip'd one, or a SQL dump. */
+  private async imageOf(kind: 'sqlite' | 'gzip' | 'sql', blob: Blob, sqlTimeoutMs: number): Promise<Uint8Array> {
+    if (kind === 'sql') {
+      if (blob.size > MAX_SQL_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The SQL file is larger than ${MAX_SQL_BYTES} bytes.`, { sizeBytes: blob.size });
+      const pacer = new Pacer();
+      return runSqlDump(this.parts.sql, await blob.text(), { timeoutMs: sqlTimeoutMs, maxBytes: DEFAULT_MAX_IMAGE_BYTES }, () => pacer.maybeYield());
+    }
+    if (blob.size > DEFAULT_MAX_IMAGE_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The file is larger than ${DEFAULT_MAX_IMAGE_BYTES} bytes.`, { sizeBytes: blob.size });
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    const image = kind === 'gzip' ? gunzipFirstMember(bytes, DEFAULT_MAX_IMAGE_BYTES) : bytes;
+    const header = parseSqliteHeader(image.subarray(0, SQLITE_HEADER_BYTES));
+    if (image.byteLength % header.pageSize !== 0) {
+      throw new PagevaultError(ErrorCode.CORRUPT, `The database file is ${image.byteLength} bytes, not a whole number of ${header.pageSize}-byte pages (truncated?).`, {});
+    }
+    if (header.pageCount !== null && header.pageCount * header.pageSize !== image.byteLength) {
+      throw new PagevaultError(ErrorCode.CORRUPT, `The database header says ${header.pageCount} pages but the file holds ${image.byteLength / header.pageSize} (truncated?).`, {});
+    }
+    return image;
+  }
+
+  /**
+   * What a stored backup (by id) or a file holds. For an archive only its header and trailer are
+   * read; for other files the database is opened in a scratch connection (never restored).
+   */
+  async inspect(target: unknown, options: { passphrase?: string }): Promise<InspectResult> {
+    if (typeof target === 'string') return this.inspectStored(this.backupOrThrow(checkId(target, 'backupId')));
+    if (!(target instanceof Blob)) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'inspect() takes a backup id or a Blob.', {});
+    optionalString(options.passphrase, 'passphrase');
+    const kind = detectKind(new Uint8Array(await target.slice(0, DETECT_BYTES).arrayBuffer()));
+    if (kind === 'archive') {
+      const { header: _header, ...facts } = await inspectArchive(blobSource(target));
+      return facts;
+    }
+    const image = await this.imageOf(kind, target, DEFAULT_SQL_TIMEOUT_MS);
+    const header = parseSqliteHeader(image.subarray(0, SQLITE_HEADER_BYTES));
+    const check = checkImage(this.parts.sql, image);
+    return {
+      format: kind === 'gzip' ? 'sqlite.gz' : kind,
+      pageSize: header.pageSize,
+      pageCount: image.byteLength / header.pageSize,
+      sizeBytes: image.byteLength,
+      sqliteVersion: header.sqliteVersion,
+      userVersion: header.userVersion,
+      tables: check.tables,
+      encrypted: false,
+    };
+  }
+
+  private async inspectStored(record: BackupRecord): Promise<InspectResult> {
+    const { info, manifest } = record;
+    const first = manifest.chunks.length > 0 ? await this.plainChunk(manifest.chunks[0]!) : new Uint8Array(0);
+    const sqlite = first.byteLength >= SQLITE_HEADER_BYTES ? parseSqliteHeader(first.subarray(0, SQLITE_HEADER_BYTES)) : undefined;
+    return {
+      format: 'stored',
+      createdAt: info.createdAt,
+      ...(info.note === undefined ? {} : { note: info.note }),
+      method: info.method,
+      pageSize: info.pageSize,
+      pageCount: info.pageCount,
+      sizeBytes: info.sizeBytes,
+      sha256: info.sha256,
+      ...(sqlite ? { sqliteVersion: sqlite.sqliteVersion, userVersion: sqlite.userVersion } : {}),
+      tables: info.tables,
+      encrypted: false,
+      ...(info.partial ? { partial: true } : {}),
+    };
+  }
+
+  private async plainChunk(key: string): Promise<Uint8Array> {
+    const chunk = await this.parts.store.getChunk(key);
+    return decompressChunk(chunk.codec, chunk.data, chunk.size);
+  }
+
+  private backupOrThrow(backupId: string): BackupRecord {
+    const record = this.parts.store.backup(backupId);
+    if (!record) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
+    return record;
+  }
+}
+
+/** Plaintext length of chunk `index` of an image of `sizeBytes` cut at `size`. */
+function chunkSize(sizeBytes: number, size: number, index: number): number {
+  return Math.min(size, sizeBytes - index * size);
+}
