@@ -26,6 +26,14 @@ export interface ServiceOptions {
   readonly defaultWasmUrl?: string;
 }
 
+/** The origin's storage estimate and persistence; null where the platform does not say (Node, old browsers). */
+async function storageFacts(): Promise<{ estimate: StorageEstimate | undefined; persisted: boolean | null }> {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  const estimate = await storage?.estimate?.().catch(() => undefined);
+  const persisted = await storage?.persisted?.().catch(() => null);
+  return { estimate, persisted: persisted ?? null };
+}
+
 /** Wraps a method body so it resolves with a Result instead of throwing. */
 async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
   try {
@@ -48,8 +56,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   };
 
   const info = async (v: OpenVault): Promise<VaultInfo> => {
-    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-    const persisted = await navigator.storage?.persisted?.().catch(() => null);
+    const { estimate, persisted } = await storageFacts();
     const pageSize = v.live.conn.pageSize;
     const pageCount = v.live.conn.pageCount;
     return {
@@ -57,7 +64,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       pageSize,
       pageCount,
       sizeBytes: pageSize * pageCount,
-      persisted: persisted ?? null,
+      persisted,
       estimate: { usageBytes: estimate?.usage ?? null, quotaBytes: estimate?.quota ?? null },
       savedAt: v.live.savedAt,
       dirty: v.live.isDirty,
@@ -104,8 +111,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
 
   const storage = async (): Promise<StorageReport> => {
     const v = need();
-    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
-    const persisted = await navigator.storage?.persisted?.().catch(() => null);
+    const { estimate, persisted } = await storageFacts();
     const head = v.store.head(LIVE_HEAD);
     const liveKeys = new Set(head?.manifest.chunks ?? []);
     const backupKeys = new Set<string>();
@@ -115,7 +121,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       backupBytes: await v.store.storedBytes(backupKeys),
       usageBytes: estimate?.usage ?? null,
       quotaBytes: estimate?.quota ?? null,
-      persisted: persisted ?? null,
+      persisted,
     };
   };
 

@@ -406,7 +406,7 @@ export async function storageError(error: unknown, operation: string): Promise<P
   const name = error instanceof Error || error instanceof DOMException ? error.name : '';
   const message = error instanceof Error || error instanceof DOMException ? error.message : String(error);
   if (name === 'QuotaExceededError' || /quota/i.test(message)) {
-    const estimate = await navigator.storage?.estimate?.().catch(() => undefined);
+    const estimate = await (globalThis.navigator as Navigator | undefined)?.storage?.estimate?.().catch(() => undefined);
     return new PagevaultError(
       ErrorCode.QUOTA_EXCEEDED,
       `The browser refused to store more data while trying to ${operation}. Free space by dropping old backups, or ask for persistent storage.`,
