@@ -1,0 +1,218 @@
+/**
+ * The pagevault CLI: inspect, verify, extract and create backup files outside the browser.
+ * `main(argv, io)` is the whole program and returns the exit code; bin/cli.ts is the launcher.
+ *
+ * Exit codes: 0 success, 1 the file is bad (or cannot be opened with what was given),
+ * 2 usage error (unknown command or option, missing argument, output exists without --force).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { PagevaultError, isPagevaultError } from '../src/errors';
+import type { ArchiveKeyCache } from '../src/format/archive/crypto';
+import { writeImageArchive } from '../src/format/archive/from-image';
+import { parseSqliteHeader } from '../src/format/sqlite-header';
+import { inspectFile, loadImage } from './images';
+import type { LoadContext } from './images';
+import { checkImage, tableCounts } from './sqlite-check';
+
+/** Where the CLI writes; tests pass string collectors. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Progress is drawn on stderr only when it is a terminal. */
+  readonly stderrIsTTY: boolean;
+}
+
+export const USAGE = `usage:
+  pagevault inspect FILE [--json]
+  pagevault verify FILE [--passphrase-file F] [--base FILE]... [--json]
+  pagevault extract FILE -o OUT.sqlite [--passphrase-file F] [--base FILE]... [--force] [--json]
+  pagevault create DB.sqlite -o OUT.pvault [--since BASE] [--base FILE]... [--passphrase-file F] [--note TEXT] [--force] [--json]
+FILE may be a pagevault archive, a .sqlite or a .sqlite.gz file.
+`;
+
+const INSPECT_KEYS = {
+  format: null, version: null, createdAt: null, note: null, method: null, pageSize: null, pageCount: null, sizeBytes: null,
+  sha256: null, sqliteVersion: null, userVersion: null, tables: null, encrypted: null, base: null,
+};
+
+interface Args {
+  readonly command: string;
+  readonly file: string;
+  readonly json: boolean;
+  readonly force: boolean;
+  readonly out?: string;
+  readonly passphraseFile?: string;
+  readonly since?: string;
+  readonly note?: string;
+  readonly bases: string[];
+}
+
+const usage = (message: string): never => {
+  throw new PagevaultError('INVALID_ARGUMENT', message, { usage: true });
+};
+
+const ALLOWED: Record<string, readonly string[]> = {
+  inspect: ['--json'],
+  verify: ['--json', '--passphrase-file', '--base'],
+  extract: ['--json', '--passphrase-file', '--base', '-o', '--force'],
+  create: ['--json', '--passphrase-file', '--base', '-o', '--force', '--since', '--note'],
+};
+
+function parseArgs(argv: readonly string[]): Args {
+  const [command, ...rest] = argv;
+  if (command === undefined || !(command in ALLOWED)) usage(command === undefined ? 'No command given.' : `Unknown command "${command}".`);
+  const allowed = ALLOWED[command!]!;
+  const positional: string[] = [];
+  const values: Record<string, string> = {};
+  const bases: string[] = [];
+  const flags = new Set<string>();
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (!arg.startsWith('-') || arg === '-') {
+      positional.push(arg);
+      continue;
+    }
+    if (!allowed.includes(arg)) usage(`Unknown option ${arg} for ${command}.`);
+    if (arg === '--json' || arg === '--force') {
+      flags.add(arg);
+      continue;
+    }
+    const value = rest[++i];
+    if (value === undefined) usage(`${arg} needs a value.`);
+    if (arg === '--base') bases.push(value!);
+    else if (arg in values) usage(`${arg} given twice.`);
+    else values[arg] = value!;
+  }
+  if (positional.length !== 1) usage(`${command} takes exactly one FILE.`);
+  if ((command === 'extract' || command === 'create') && values['-o'] === undefined) usage(`${command} needs -o OUT.`);
+  return {
+    command: command!,
+    file: positional[0]!,
+    json: flags.has('--json'),
+    force: flags.has('--force'),
+    bases,
+    ...(values['-o'] === undefined ? {} : { out: values['-o'] }),
+    ...(values['--passphrase-file'] === undefined ? {} : { passphraseFile: values['--passphrase-file'] }),
+    ...(values['--since'] === undefined ? {} : { since: values['--since'] }),
+    ...(values['--note'] === undefined ? {} : { note: values['--note'] }),
+  };
+}
+
+/** Reads a passphrase file; one trailing newline (LF or CRLF) is not part of the passphrase. */
+async function readPassphrase(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    return usage(`Cannot read the passphrase file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const passphrase = text.replace(/\r?\n$/, '');
+  if (passphrase.length === 0) usage(`The passphrase file ${path} is empty.`);
+  return passphrase;
+}
+
+/** Writes to a temporary file next to `out`, then renames it into place. */
+async function writeAtomically(out: string, parts: readonly Uint8Array[], force: boolean): Promise<void> {
+  const exists = await stat(out).then(() => true, () => false);
+  if (exists && !force) usage(`${out} exists; pass --force to overwrite it.`);
+  const temp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(temp, parts);
+    await rename(temp, out);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw new PagevaultError('INVALID_ARGUMENT', `Cannot write ${out}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+async function run(args: Args, io: CliIo): Promise<unknown> {
+  const keyCache: ArchiveKeyCache = new Map();
+  const context: LoadContext = {
+    ...(args.passphraseFile === undefined ? {} : { passphrase: await readPassphrase(args.passphraseFile) }),
+    keyCache,
+    bases: args.bases,
+    progress: (done, total) => {
+      if (io.stderrIsTTY) io.stderr(`\rchunk ${done}/${total}${done === total ? '\n' : ''}`);
+    },
+  };
+  switch (args.command) {
+    case 'inspect':
+      // Every documented key is present in --json output; absent facts are null.
+      return { ...INSPECT_KEYS, ...(await inspectFile(args.file)) };
+    case 'verify': {
+      const loaded = await loadImage(args.file, context);
+      const { tables } = await checkImage(loaded.image);
+      return { ok: true, format: loaded.format, sha256: loaded.sha256, sizeBytes: loaded.image.length, integrity: 'ok', tables };
+    }
+    case 'extract': {
+      const loaded = await loadImage(args.file, context);
+      const { tables } = await checkImage(loaded.image);
+      await writeAtomically(args.out!, [loaded.image], args.force);
+      return { ok: true, out: args.out, sha256: loaded.sha256, sizeBytes: loaded.image.length, tables };
+    }
+    case 'create': {
+      const loaded = await loadImage(args.file, { ...context, bases: [] });
+      if (loaded.format !== 'sqlite') usage(`create reads a plain SQLite file; ${args.file} is ${loaded.format}.`);
+      const base = args.since === undefined ? undefined : (await loadImage(args.since, context)).image;
+      if (base !== undefined && parseSqliteHeader(base).pageSize !== parseSqliteHeader(loaded.image).pageSize) {
+        throw new PagevaultError('CHAIN', 'The --since base has another page size; make a full backup instead.');
+      }
+      const tables = await tableCounts(loaded.image);
+      const name = basename(args.file).replace(/\.(sqlite3?|db)$/i, '') || 'database';
+      const parts = await writeImageArchive(
+        loaded.image,
+        { name, createdAt: Date.now(), method: 'cli', tables, ...(args.note === undefined ? {} : { note: args.note }) },
+        { ...(context.passphrase === undefined ? {} : { passphrase: context.passphrase }), ...(base === undefined ? {} : { base }) },
+      );
+      await writeAtomically(args.out!, parts, args.force);
+      return { ok: true, out: args.out, sha256: loaded.sha256, sizeBytes: loaded.image.length, archiveBytes: parts.reduce((n, p) => n + p.length, 0), incremental: base !== undefined, encrypted: context.passphrase !== undefined };
+    }
+    default:
+      return usage(`Unknown command "${args.command}".`);
+  }
+}
+
+/**
+ * Runs the CLI and returns its exit code; never throws.
+ * @example process.exitCode = await main(process.argv.slice(2), { stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), stderrIsTTY: process.stderr.isTTY });
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let json = argv.includes('--json');
+  try {
+    if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h') {
+      io.stdout(USAGE);
+      return argv.length === 0 ? 2 : 0;
+    }
+    const args = parseArgs(argv);
+    json = args.json;
+    const result = await run(args, io);
+    io.stdout(json ? `${JSON.stringify(result)}\n` : human(result));
+    return 0;
+  } catch (error) {
+    const known = isPagevaultError(error);
+    const code = known ? error.code : 'INTERNAL';
+    const message = known ? error.message : `Unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+    io.stderr(`error ${code}: ${message}\n`);
+    const isUsage = known && error.details['usage'] === true;
+    if (isUsage && !json) io.stderr(USAGE);
+    if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+    return isUsage ? 2 : 1;
+  }
+}
+
+/** Plain-text rendering: one `key: value` line per field. */
+function human(result: unknown): string {
+  const lines: string[] = [];
+  for (const [key, value] of Object.entries(result as Record<string, unknown>)) {
+    if (key === 'tables' && Array.isArray(value)) {
+      lines.push(`tables: ${(value as { name: string; rows: number }[]).map((t) => `${t.name} (${t.rows} rows)`).join(', ') || '(none)'}`);
+    } else if (key === 'createdAt' && typeof value === 'number') {
+      lines.push(`createdAt: ${new Date(value).toISOString()}`);
+    } else if (value !== undefined && value !== null) {
+      lines.push(`${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
