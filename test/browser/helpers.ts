@@ -41,8 +41,10 @@ export async function contentDigest(vault: Vault): Promise<string> {
   const tables = await vault.query<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");
   const parts: string[] = [];
   for (const { name } of tables) {
-    const rows = await vault.query(`SELECT * FROM "${name}" ORDER BY rowid`);
-    parts.push(name, JSON.stringify(rows, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v)));
+    // Rowids are content too (a restore must keep them); WITHOUT ROWID tables have none.
+    const rows = await vault.query(`SELECT rowid AS __rowid, * FROM "${name}"`).catch(() => vault.query(`SELECT * FROM "${name}"`));
+    const lines = rows.map((row) => JSON.stringify(row, (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v))).sort();
+    parts.push(name, ...lines);
   }
   const bytes = new TextEncoder().encode(parts.join('\n'));
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
