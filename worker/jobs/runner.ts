@@ -55,8 +55,9 @@ export class JobRunner {
   constructor(private readonly store: ChunkStore) {}
 
   /**
-   * Marks jobs left `running` or `queued` by a worker that ended as `interrupted`, and removes
-   * what they staged. Call once, before any new job.
+   * Marks jobs left `running` or `queued` by a worker that ended as `interrupted` (or `succeeded`,
+   * for a backup or upload whose backup was committed), and removes what they staged. Call once,
+   * before any new job.
    */
   async recover(): Promise<number> {
     const now = Date.now();
@@ -64,8 +65,14 @@ export class JobRunner {
     const stale = jobs.filter((j) => j.state === 'running' || j.state === 'queued');
     const staging = this.store.stagingRecords().map((s) => s.jobId);
     if (stale.length === 0 && staging.length === 0) return 0;
+    // A backup or upload whose backup is listed committed its result before the worker ended.
+    const committed = (j: StoredJob) => (j.kind === 'backup' || j.kind === 'upload') && j.backupId !== undefined && this.store.backup(j.backupId) !== undefined;
     await this.store.commit({
-      jobs: stale.map((j) => ({ ...j, state: 'interrupted', endedAt: now, error: { code: ErrorCode.INTERRUPTED, message: 'The worker ended (tab closed or reloaded) while this job ran.' } })),
+      jobs: stale.map((j): StoredJob =>
+        committed(j)
+          ? { ...j, state: 'succeeded', endedAt: now }
+          : { ...j, state: 'interrupted', endedAt: now, error: { code: ErrorCode.INTERRUPTED, message: 'The worker ended (tab closed or reloaded) while this job ran.' } },
+      ),
       releaseStaging: staging,
     });
     return stale.length;
@@ -148,7 +155,6 @@ export class JobRunner {
     const jobId = active.record.jobId;
     let percent = 0;
     active.record = { ...active.record, state: 'running', startedAt: Date.now() };
-    await this.store.putJob(active.record);
     const ctx: JobContext = {
       jobId,
       signal: active.controller.signal,
@@ -162,13 +168,10 @@ export class JobRunner {
         active.record = { ...active.record, bytesStored: (active.record.bytesStored ?? 0) + bytes };
       },
     };
+    let value: T;
     try {
-      const value = await run(ctx);
-      const last = active.record.progress;
-      active.record = { ...active.record, state: 'succeeded', endedAt: Date.now(), progress: { phase: 'done', done: last?.total ?? 1, total: last?.total ?? 1, unit: last?.unit ?? 'pages', percent: 100 } };
-      this.emit(active, true);
       await this.store.putJob(active.record);
-      return value;
+      value = await run(ctx);
     } catch (error) {
       const cancelled = active.controller.signal.aborted;
       let cleanupError: JobError | undefined;
@@ -187,6 +190,13 @@ export class JobRunner {
       await this.store.putJob(active.record).catch(() => undefined);
       throw cancelled ? new PagevaultError(ErrorCode.CANCELLED, 'The job was cancelled.', { jobId }) : error;
     }
+    const last = active.record.progress;
+    active.record = { ...active.record, state: 'succeeded', endedAt: Date.now(), progress: { phase: 'done', done: last?.total ?? 1, total: last?.total ?? 1, unit: last?.unit ?? 'pages', percent: 100 } };
+    this.emit(active, true);
+    // The job's result is committed: failing to store its final record must not report it failed
+    // (a retry would then make a second backup). The stored record stays `running`; `recover` settles it.
+    await this.store.putJob(active.record).catch(() => undefined);
+    return value;
   }
 
   /** Record of the job's final state, to be committed with the job's result in one transaction. */

@@ -99,7 +99,7 @@ export class ChunkStore {
   }
 
   private async load(): Promise<void> {
-    const tx = this.db.transaction(['heads', 'backups', 'staging', 'chunks'], 'readonly');
+    const tx = this.reading(['heads', 'backups', 'staging', 'chunks']);
     const [headKeys, headValues, backupValues, stagingValues, chunkKeys] = await guard('load the store', () =>
       Promise.all([
         tx.objectStore('heads').getAllKeys(),
@@ -149,7 +149,7 @@ export class ChunkStore {
   /** Reads one stored chunk. @throws CORRUPT when it is missing. */
   async getChunk(key: string): Promise<StoredChunk> {
     this.assertOpen();
-    const value = await guard('read a chunk', () => this.db.get('chunks', key));
+    const value = await guard('read a chunk', () => this.reading(['chunks']).store.get(key));
     if (!value) throw new PagevaultError(ErrorCode.CORRUPT, `Chunk ${key.slice(0, 12)} is missing from the store.`, { chunk: key });
     return { key, ...value };
   }
@@ -157,7 +157,7 @@ export class ChunkStore {
   /** Reads many chunks in one transaction, in order. @throws CORRUPT when one is missing. */
   async getChunks(keys: readonly string[]): Promise<StoredChunk[]> {
     this.assertOpen();
-    const tx = this.db.transaction('chunks', 'readonly');
+    const tx = this.reading(['chunks']);
     const values = await guard('read chunks', () => Promise.all(keys.map((key) => tx.store.get(key))));
     return values.map((value, i) => {
       const key = keys[i]!;
@@ -185,7 +185,7 @@ export class ChunkStore {
     const before = this.staging.get(jobId);
     const record: StagingRecord = { jobId, keys: [...(before?.keys ?? []), ...pinned] };
     await this.run(['chunks', 'staging'], async (tx) => {
-      for (const chunk of toWrite) tx.objectStore('chunks').put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key);
+      for (const chunk of toWrite) issue(tx.objectStore('chunks').put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key));
       await tx.objectStore('staging').put(record, jobId);
     });
     this.count(toWrite);
@@ -225,13 +225,13 @@ export class ChunkStore {
     const doomedSet = new Set(doomed);
     await this.run(ALL_STORES, async (tx) => {
       const chunks = tx.objectStore('chunks');
-      for (const chunk of fresh) if (!doomedSet.has(chunk.key)) chunks.put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key);
-      for (const key of doomed) if (!freshKeys.has(key)) chunks.delete(key);
-      for (const [name, head] of change.heads ?? []) head ? tx.objectStore('heads').put(head, name) : tx.objectStore('heads').delete(name);
-      for (const [id, backup] of change.backups ?? []) backup ? tx.objectStore('backups').put(backup, id) : tx.objectStore('backups').delete(id);
-      for (const job of change.jobs ?? []) tx.objectStore('jobs').put(job, job.jobId);
-      for (const [key, value] of change.meta ?? []) tx.objectStore('meta').put(value, key);
-      for (const jobId of change.releaseStaging ?? []) tx.objectStore('staging').delete(jobId);
+      for (const chunk of fresh) if (!doomedSet.has(chunk.key)) issue(chunks.put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key));
+      for (const key of doomed) if (!freshKeys.has(key)) issue(chunks.delete(key));
+      for (const [name, head] of change.heads ?? []) issue(head ? tx.objectStore('heads').put(head, name) : tx.objectStore('heads').delete(name));
+      for (const [id, backup] of change.backups ?? []) issue(backup ? tx.objectStore('backups').put(backup, id) : tx.objectStore('backups').delete(id));
+      for (const job of change.jobs ?? []) issue(tx.objectStore('jobs').put(job, job.jobId));
+      for (const [key, value] of change.meta ?? []) issue(tx.objectStore('meta').put(value, key));
+      for (const jobId of change.releaseStaging ?? []) issue(tx.objectStore('staging').delete(jobId));
       await tx.done;
     });
     // The transaction committed: bring the in-memory picture up to date.
@@ -257,7 +257,7 @@ export class ChunkStore {
     const orphans = [...this.present].filter((key) => !this.refs.has(key));
     if (orphans.length === 0) return 0;
     await this.run(['chunks'], async (tx) => {
-      for (const key of orphans) tx.objectStore('chunks').delete(key);
+      for (const key of orphans) issue(tx.objectStore('chunks').delete(key));
     });
     for (const key of orphans) this.present.delete(key);
     this.stats.chunkDeletes += orphans.length;
@@ -272,24 +272,24 @@ export class ChunkStore {
 
   async getJob(jobId: string): Promise<StoredJob | undefined> {
     this.assertOpen();
-    return guard('read a job', () => this.db.get('jobs', jobId));
+    return guard('read a job', () => this.reading(['jobs']).store.get(jobId));
   }
 
   async listJobs(): Promise<StoredJob[]> {
     this.assertOpen();
-    return guard('read jobs', () => this.db.getAll('jobs'));
+    return guard('read jobs', () => this.reading(['jobs']).store.getAll());
   }
 
   async getMeta<T>(key: string): Promise<T | undefined> {
     this.assertOpen();
-    return (await guard('read settings', () => this.db.get('meta', key))) as T | undefined;
+    return (await guard('read settings', () => this.reading(['meta']).store.get(key))) as T | undefined;
   }
 
   /** Sum of stored (compressed) chunk bytes referenced by `keys`, counting each key once. */
   async storedBytes(keys: Iterable<string>): Promise<number> {
     this.assertOpen();
     const unique = [...new Set(keys)];
-    const tx = this.db.transaction('chunks', 'readonly');
+    const tx = this.reading(['chunks']);
     const values = await guard('measure chunks', () => Promise.all(unique.map((k) => tx.store.get(k))));
     return values.reduce((sum, v) => sum + (v?.data.byteLength ?? 0), 0);
   }
@@ -315,10 +315,21 @@ export class ChunkStore {
     if (this.closedReason) throw this.closedReason;
   }
 
+  /**
+   * A read-only transaction whose `done` is observed: a failed read is reported once, by its request
+   * (idb's `db.get` shortcuts leave `done` unobserved, an unhandled rejection when a read fails).
+   */
+  private reading<const S extends StoreNames<VaultDB>[]>(stores: S): IDBPTransaction<VaultDB, S, 'readonly'> {
+    const tx = this.db.transaction(stores, 'readonly');
+    issue(tx.done);
+    return tx;
+  }
+
   private async run(stores: Stores, body: (tx: IDBPTransaction<VaultDB, Stores, 'readwrite'>) => Promise<void>): Promise<void> {
     this.assertOpen();
     await guard('write', async () => {
       const tx = this.db.transaction(stores, 'readwrite', { durability: 'strict' });
+      issue(tx.done); // awaited below unless the body fails first; then the body's error is the one reported
       try {
         await body(tx);
         await tx.done;
@@ -389,6 +400,15 @@ export class ChunkStore {
     if (old) this.addRefs(old.keys, -1);
     this.staging.delete(jobId);
   }
+}
+
+/**
+ * Marks a request (or `tx.done`) whose outcome the transaction reports: when one request fails, the
+ * transaction aborts and every other pending request rejects too; those rejections are expected
+ * and must not surface as unhandled.
+ */
+function issue(request: Promise<unknown>): void {
+  request.catch(() => undefined);
 }
 
 /** Runs an IndexedDB operation, turning its failures into typed errors. */
