@@ -184,3 +184,21 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     schedule,
   };
 }
+
+/**
+ * Asks the browser to keep this origin's storage when space runs low (`navigator.storage.persist()`).
+ * Main thread only: the call does not exist in workers. A denial, or a browser without the API,
+ * is a result (`persisted: false`), never an error.
+ * @example
+ * const { persisted } = await requestPersistence();
+ * if (!persisted) showHint('Install the app or bookmark it so the browser keeps your backups.');
+ */
+export async function requestPersistence(): Promise<{ persisted: boolean }> {
+  const storage = (globalThis.navigator as Navigator | undefined)?.storage;
+  if (typeof storage?.persist !== 'function') return { persisted: false };
+  try {
+    return { persisted: await storage.persist() };
+  } catch {
+    return { persisted: false };
+  }
+}

@@ -2,7 +2,7 @@
  * pagevault: backups for SQLite in the browser. The public entry for the main thread.
  * It loads the client and Comlink only; SQLite, IndexedDB and compression live in the worker.
  */
-export { openVault } from './client';
+export { openVault, requestPersistence } from './client';
 export type { BackupClient, CreateBackupRequest, OpenVaultOptions, ScheduleClient, Vault } from './client';
 export { ErrorCode, PagevaultError, isPagevaultError } from './errors';
 export type { ErrorDetails } from './errors';

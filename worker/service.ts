@@ -7,6 +7,7 @@ import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import type { BackupApi, CareApi, CoreApi, OpenOptions, PortableApi, Result, SqlParams, StorageReport, VaultInfo } from '../src/protocol';
 import { SqliteConnection, loadSqlite } from './engine/sqlite';
 import { BackupJobs } from './jobs/backup-jobs';
+import type { Clock } from './jobs/clock';
 import { LiveDatabase } from './jobs/live-database';
 import { acquireLock } from './lock';
 import { ChunkStore } from './store/chunk-store';
@@ -24,6 +25,8 @@ interface OpenVault {
 export interface ServiceOptions {
   /** Where the browser finds sql-wasm.wasm (the worker entry passes Vite's asset URL). */
   readonly defaultWasmUrl?: string;
+  /** Time for schedules (tests inject one to move time instead of waiting); the system clock by default. */
+  readonly clock?: Clock;
 }
 
 /** The origin's storage estimate and persistence; null where the platform does not say (Node, old browsers). */
@@ -43,8 +46,8 @@ async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
   }
 }
 
-/** The worker's methods. Portable files and care (verify, retention, schedules) join as they land. */
-export type Service = CoreApi & BackupApi & PortableApi & Partial<CareApi> & { readonly store: () => ChunkStore | undefined };
+/** The worker's methods: the live database, the backup catalog, portable files, and care (verify, retention, schedules). */
+export type Service = CoreApi & BackupApi & PortableApi & CareApi & { readonly store: () => ChunkStore | undefined };
 
 export function createService(serviceOptions: ServiceOptions = {}): Service {
   let vault: OpenVault | undefined;
@@ -81,7 +84,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     try {
       store = await ChunkStore.open(name);
       const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs);
-      const jobs = await BackupJobs.start({ name, store, live, sql });
+      const jobs = await BackupJobs.start({ name, store, live, sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) });
       vault = { name, store, live, jobs, release };
       if (!store.head(LIVE_HEAD)) await live.save();
       await store.collectGarbage();
@@ -163,6 +166,21 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     close: () => result(close),
     ...bindJobs(need),
     ...bindPortable(need),
+    ...bindCare(need),
+  };
+}
+
+/** Verification, retention and schedules. */
+function bindCare(need: () => OpenVault): CareApi {
+  const care = () => need().jobs.care;
+  return {
+    backupVerify: (backupId) => result(() => care().verify(backupId)),
+    setRetention: (policy) => result(() => care().setRetention(policy)),
+    getRetention: () => result(() => care().getRetention()),
+    applyRetention: (options) => result(() => care().applyRetention(options)),
+    scheduleSet: (spec, options) => result(() => care().scheduleSet(spec, options)),
+    scheduleList: () => result(() => care().scheduleList()),
+    scheduleRemove: (id) => result(() => care().scheduleRemove(id)),
   };
 }
 

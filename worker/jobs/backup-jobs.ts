@@ -26,12 +26,17 @@ import { checkImage } from '../engine/scratch';
 import { acquireLock } from '../lock';
 import { ChunkStore } from '../store/chunk-store';
 import { LIVE_HEAD, type BackupRecord, type Manifest, type StoredChunk } from '../store/schema';
-import { checkId, checkName, oneOf, optionalString } from '../validate';
+import type { TablePlan } from '../engine/partial-copy';
+import { checkId, checkName, oneOf, optionalBoolean, optionalString } from '../validate';
+import { Care } from './care';
 import { compressMissing, Pacer, readImage, toStored } from './chunk-io';
 import { hashChunks, manifestFor, splitImage, yieldToEventLoop } from './image';
+import type { Clock } from './clock';
 import type { LiveDatabase } from './live-database';
+import { capturePartial, checkRestoreTables, checkSelection, restoreTables } from './partial';
 import { PortableFiles } from './portable';
 import { JobRunner, newId, publicRecord, type JobContext } from './runner';
+import { verifyManifest } from './verify';
 
 /** Bytes copied per page-copy step: small enough to keep queries answered within a few ms. */
 const STEP_BYTES = 4 * 1024 * 1024;
@@ -45,6 +50,20 @@ export interface VaultParts {
   readonly store: ChunkStore;
   readonly live: LiveDatabase;
   readonly sql: SqlJsStatic;
+  /** Time for schedules; the system clock unless a test injects one. */
+  readonly clock?: Clock;
+}
+
+/** What one backup job takes. */
+interface BackupRequest {
+  readonly backupId: string;
+  readonly method: 'pages' | 'vacuum';
+  readonly note: string | undefined;
+  /** Verify by restore before the backup is committed and listed. */
+  readonly verify: boolean;
+  /** A partial backup of these tables. */
+  readonly tables: readonly TablePlan[] | undefined;
+  readonly scheduleId: string | undefined;
 }
 
 /** An image with the facts a backup record needs. */
@@ -57,17 +76,22 @@ export class BackupJobs {
   readonly runner: JobRunner;
   /** Download, upload and inspect of portable files. */
   readonly portable: PortableFiles;
+  /** Verification, retention and schedules. */
+  readonly care: Care;
   /** Resolves when no restore is swapping the live database; `exec` waits on it. */
   private gate: Promise<void> = Promise.resolve();
 
   private constructor(readonly parts: VaultParts) {
     this.runner = new JobRunner(parts.store);
     this.portable = new PortableFiles(this);
+    this.care = new Care(this);
   }
 
+  /** Recovers interrupted jobs, then starts the schedules (a run missed while closed starts now). */
   static async start(parts: VaultParts): Promise<BackupJobs> {
     const jobs = new BackupJobs(parts);
     await jobs.runner.recover();
+    await jobs.care.start();
     return jobs;
   }
 
@@ -75,39 +99,90 @@ export class BackupJobs {
     return this.gate;
   }
 
-  stop(): Promise<void> {
-    return this.runner.stop();
+  async stop(): Promise<void> {
+    const schedulesStopped = this.care.stop();
+    await this.runner.stop();
+    await schedulesStopped;
   }
 
-  /** Starts a backup job and returns its id at once. */
-  async create(options: CreateBackupOptions, onProgress?: ProgressListener): Promise<{ backupId: string }> {
-    const method = oneOf(options.method, 'method', ['pages', 'vacuum'] as const, 'pages');
-    const note = optionalString(options.note, 'note');
-    const backupId = newId('bk');
-    await this.runner.enqueue('backup', { backupId }, (ctx) => this.runBackup(ctx, backupId, method, note), onProgress);
-    return { backupId };
+  /**
+   * Starts a backup job and returns its id at once. `scheduleId` marks a scheduled run.
+   * @throws INVALID_ARGUMENT (method, note, verify, a missing table or a bad filter), CLOSED
+   */
+  async create(options: CreateBackupOptions, onProgress?: ProgressListener, scheduleId?: string): Promise<{ backupId: string }> {
+    const request: BackupRequest = {
+      backupId: newId('bk'),
+      method: oneOf(options.method, 'method', ['pages', 'vacuum'] as const, 'pages'),
+      note: optionalString(options.note, 'note'),
+      verify: optionalBoolean(options.verify, 'verify') ?? false,
+      tables: options.tables === undefined ? undefined : checkSelection(this, options.tables),
+      scheduleId,
+    };
+    const fields = { backupId: request.backupId, ...(scheduleId === undefined ? {} : { scheduleId }) };
+    await this.runner.enqueue('backup', fields, (ctx) => this.runBackup(ctx, request), onProgress);
+    return { backupId: request.backupId };
   }
 
   /** Takes a backup now, as a job (used by create and by schedules). */
-  private async runBackup(ctx: JobContext, backupId: string, method: 'pages' | 'vacuum', note: string | undefined): Promise<BackupInfo> {
-    const captured = method === 'pages' ? await this.copyPages(ctx) : await this.copyVacuum(ctx);
-    const createdAt = Date.now();
-    const { manifest, storedBytes } = await this.storeImage(ctx, captured.image, { from: 50, to: 99 });
-    const info: BackupInfo = {
+  private async runBackup(ctx: JobContext, request: BackupRequest): Promise<BackupInfo> {
+    const { backupId, note, scheduleId } = request;
+    const toVerify = request.verify ? 75 : 99;
+    // The captured image is dropped once stored: verification reads the stored chunks back.
+    const { tables, manifest, storedBytes } = await this.capture(ctx, request).then(async (captured) => ({
+      tables: captured.tables,
+      ...(await this.storeImage(ctx, captured.image, { from: 50, to: toVerify })),
+    }));
+    let info: BackupInfo = {
       backupId,
-      createdAt,
-      method,
+      createdAt: Date.now(),
+      // A partial backup is a freshly built, compact database.
+      method: request.tables ? 'vacuum' : request.method,
       ...(note === undefined ? {} : { note }),
       sizeBytes: manifest.sizeBytes,
       storedBytes,
       pageSize: manifest.pageSize,
       pageCount: manifest.pageCount,
       sha256: manifest.sha256 ?? '',
-      tables: captured.tables,
+      tables,
+      ...(request.tables ? { partial: true } : {}),
+      ...(scheduleId === undefined ? {} : { scheduleId }),
     };
+    if (request.verify) {
+      const report = await verifyManifest(this, manifest, info, ctx, { from: toVerify, to: 99 });
+      if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `The new backup failed verification: ${report.reason}`, { backupId });
+      info = { ...info, verifiedAt: Date.now() };
+    }
     ctx.signal.throwIfAborted();
     await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] });
     return info;
+  }
+
+  /** The image a backup job stores: the selected tables, a page copy, or a compacted copy. */
+  private capture(ctx: JobContext, request: BackupRequest): Promise<CapturedImage> {
+    if (request.tables) return capturePartial(this, ctx, request.tables);
+    return request.method === 'pages' ? this.copyPages(ctx) : this.copyVacuum(ctx);
+  }
+
+  /**
+   * Runs `body` once no transaction is open, while `exec` and `query` wait: the live database
+   * cannot change under it. Calls already past the gate finish before `body` starts.
+   */
+  async holdWrites<T>(signal: AbortSignal, body: () => Promise<T>): Promise<T> {
+    const conn = this.parts.live.conn;
+    for (;;) {
+      while (conn.inTransaction()) {
+        signal.throwIfAborted();
+        await sleep(BUSY_RETRY_MS);
+      }
+      let open!: () => void;
+      this.gate = new Promise((resolve) => (open = resolve));
+      try {
+        await yieldToEventLoop();
+        if (!conn.inTransaction()) return await body();
+      } finally {
+        open();
+      }
+    }
   }
 
   /** Page copy through the backup API, yielding between steps so the page is served. */
@@ -209,6 +284,7 @@ export class BackupJobs {
     if (final.state === 'succeeded') throw new PagevaultError(ErrorCode.NOT_FOUND, `Backup ${id} was dropped.`, { backupId: id });
     const code = (final.error?.code ?? ErrorCode.INTERNAL) as ErrorCode;
     throw new PagevaultError(code in ErrorCode ? code : ErrorCode.INTERNAL, final.error?.message ?? `Backup ${id} ended ${final.state}.`, {
+      ...final.error?.details,
       backupId: id,
       state: final.state,
     });
@@ -245,6 +321,7 @@ export class BackupJobs {
     const into = options.into === undefined ? undefined : checkName(options.into, 'into');
     const record = this.parts.store.backup(backupId);
     if (!record) throw notFound(backupId);
+    const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
     const { done } = await this.runner.enqueue('restore', { backupId }, async (ctx) => {
       const image = await readImage(this.parts.store, record.manifest, {
         signal: ctx.signal,
@@ -257,6 +334,7 @@ export class BackupJobs {
       }
       ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
       ctx.signal.throwIfAborted();
+      if (tables) return restoreTables(this, record, image, tables, ctx);
       return into === undefined || into === this.parts.name ? this.swapLive(record, image, ctx) : this.restoreInto(into, record);
     });
     return done;
@@ -275,24 +353,9 @@ export class BackupJobs {
         const now = Date.now();
         const backups = new Map<string, BackupRecord | null>();
         if (current && current.manifest.sizeBytes > 0) {
-          const before = live.conn.exportImage();
-          const manifest: Manifest = { ...current.manifest, sha256: await sha256Hex(before) };
-          backups.set(previousId, {
-            manifest,
-            info: {
-              backupId: previousId,
-              createdAt: now,
-              method: 'auto',
-              note: `Automatic backup before restoring ${record.info.backupId}`,
-              auto: 'before-restore',
-              sizeBytes: manifest.sizeBytes,
-              storedBytes: 0,
-              pageSize: manifest.pageSize,
-              pageCount: manifest.pageCount,
-              sha256: manifest.sha256 ?? '',
-              tables: live.conn.tables(),
-            },
-          });
+          const sha256 = await sha256Hex(live.conn.exportImage());
+          const note = `Automatic backup before restoring ${record.info.backupId}`;
+          backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
         }
         const head = { manifest: record.manifest, savedAt: now };
         await store.commit({ heads: new Map([[LIVE_HEAD, head]]), backups, releaseStaging: [ctx.jobId] });
@@ -318,23 +381,8 @@ export class BackupJobs {
         previousBackupId = newId('bk');
         const before = await readImage(target, current.manifest);
         const check = checkImage(this.parts.sql, before);
-        const manifest: Manifest = { ...current.manifest, sha256: await sha256Hex(before) };
-        backups.set(previousBackupId, {
-          manifest,
-          info: {
-            backupId: previousBackupId,
-            createdAt: now,
-            method: 'auto',
-            note: `Automatic backup before restoring ${record.info.backupId} from "${this.parts.name}"`,
-            auto: 'before-restore',
-            sizeBytes: manifest.sizeBytes,
-            storedBytes: 0,
-            pageSize: manifest.pageSize,
-            pageCount: manifest.pageCount,
-            sha256: manifest.sha256 ?? '',
-            tables: check.tables,
-          },
-        });
+        const note = `Automatic backup before restoring ${record.info.backupId} from "${this.parts.name}"`;
+        backups.set(previousBackupId, beforeRestoreRecord(previousBackupId, current.manifest, await sha256Hex(before), check.tables, note, now));
       }
       await target.commit({ chunks, heads: new Map([[LIVE_HEAD, { manifest: record.manifest, savedAt: now }]]), backups });
       return previousBackupId === undefined ? {} : { previousBackupId };
@@ -358,6 +406,27 @@ export class BackupJobs {
     }
     return (await this.runner.get(job.jobId)) ?? { ...job, queuedAt: job.startedAt };
   }
+}
+
+/** The automatic backup of the state a restore replaces (the live head's manifest, so it costs no chunks). */
+export function beforeRestoreRecord(backupId: string, head: Manifest, sha256: string, tables: readonly TableCount[], note: string, createdAt: number): BackupRecord {
+  const manifest: Manifest = { ...head, sha256 };
+  return {
+    manifest,
+    info: {
+      backupId,
+      createdAt,
+      method: 'auto',
+      note,
+      auto: 'before-restore',
+      sizeBytes: manifest.sizeBytes,
+      storedBytes: 0,
+      pageSize: manifest.pageSize,
+      pageCount: manifest.pageCount,
+      sha256,
+      tables,
+    },
+  };
 }
 
 function notFound(backupId: string): PagevaultError {

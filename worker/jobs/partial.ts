@@ -1,0 +1,136 @@
+/**
+ * Partial backups (chosen tables, optionally filtered rows) and table restores (chosen tables of
+ * a backup put back into the live database).
+ *
+ * Invariants:
+ * - A partial backup is a valid SQLite database holding the selected tables' schema, indexes,
+ *   triggers and selected rows, as of one point in time: the live database cannot change while it
+ *   is copied (writes wait; queries from the page wait too, the worker keeps serving progress and
+ *   cancel between steps).
+ * - A table restore changes the live database in one transaction, only after the backup passed
+ *   its checks, and keeps the whole replaced database as an automatic backup first (undo). If
+ *   saving the result fails, the live database is put back as it was.
+ */
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import { sha256Hex } from '../../src/format/sha256';
+import type { RestoreResult } from '../../src/protocol';
+import { replaceTables, resolvePlans, TableCopy, type TablePlan } from '../engine/partial-copy';
+import { LIVE_HEAD, type BackupRecord } from '../store/schema';
+import { beforeRestoreRecord, type BackupJobs, type CapturedImage } from './backup-jobs';
+import { Pacer } from './chunk-io';
+import { newId, type JobContext } from './runner';
+
+/** Rows copied between checks of the clock (the pacer yields when a slice ran long enough). */
+const ROWS_PER_STEP = 2_000;
+
+function invalid(message: string, argument: string): PagevaultError {
+  return new PagevaultError(ErrorCode.INVALID_ARGUMENT, message, { argument });
+}
+
+function tableName(value: unknown): string {
+  if (typeof value !== 'string' || value.length < 1 || value.length > 128) throw invalid('Table names must be strings of 1-128 characters.', 'tables');
+  return value;
+}
+
+/** Names once each, compared as SQLite compares them (case-insensitively). */
+function distinct(names: readonly string[]): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name.toLowerCase())) throw invalid(`Table ${name} is named twice.`, 'tables');
+    seen.add(name.toLowerCase());
+  }
+}
+
+/**
+ * Checks a `tables` option (a `TableSelection`: a list of names, or names to filters) against the live database.
+ * @throws INVALID_ARGUMENT for an empty selection, a table that does not exist, or a filter that
+ *   is not one expression or does not compile.
+ */
+export function checkSelection(jobs: BackupJobs, value: unknown): TablePlan[] {
+  let plans: TablePlan[];
+  if (Array.isArray(value)) plans = value.map((name) => ({ name: tableName(name) }));
+  else if (typeof value === 'object' && value !== null) {
+    plans = Object.entries(value).map(([name, where]) => {
+      if (typeof where !== 'string') throw invalid(`The filter for table ${name} must be a string (the body of a WHERE clause).`, 'tables');
+      return { name: tableName(name), where };
+    });
+  } else throw invalid('tables must be a list of table names or an object of table name to filter.', 'tables');
+  if (plans.length === 0) throw invalid('tables must name at least one table.', 'tables');
+  distinct(plans.map((p) => p.name));
+  return resolvePlans(jobs.parts.live.conn.handle, plans);
+}
+
+/**
+ * Copies the selected tables into a fresh database, in steps, while writes wait.
+ * @throws INVALID_ARGUMENT when the schema changed since the job was queued; CANCELLED.
+ */
+export function capturePartial(jobs: BackupJobs, ctx: JobContext, plans: readonly TablePlan[]): Promise<CapturedImage> {
+  return jobs.holdWrites(ctx.signal, async () => {
+    const copy = new TableCopy(jobs.parts.sql, jobs.parts.live.conn.handle, plans);
+    const pacer = new Pacer();
+    try {
+      for (;;) {
+        ctx.signal.throwIfAborted();
+        const outcome = copy.step(ROWS_PER_STEP);
+        ctx.progress('copy', copy.rowsDone, copy.rowsTotal, 'rows', { from: 0, to: 50 });
+        if (outcome === 'done') break;
+        await pacer.maybeYield();
+      }
+      return copy.result();
+    } finally {
+      copy.close();
+    }
+  });
+}
+
+/**
+ * Checks a table restore's `tables` against what the backup holds.
+ * @throws INVALID_ARGUMENT for an empty list, a name the backup lacks, or `into` with `tables`.
+ */
+export function checkRestoreTables(value: unknown, record: BackupRecord, into: string | undefined): string[] {
+  if (into !== undefined) throw invalid('A table restore replaces tables of this database; it cannot be combined with into.', 'tables');
+  if (!Array.isArray(value) || value.length === 0) throw invalid('tables must be a non-empty list of table names.', 'tables');
+  const names = value.map(tableName);
+  distinct(names);
+  const known = record.info.tables;
+  if (known.length === 0) return names; // nothing recorded: the restore job checks against the image
+  return names.map((name) => {
+    const table = known.find((t) => t.name.toLowerCase() === name.toLowerCase());
+    if (!table) throw invalid(`Backup ${record.info.backupId} has no table named ${name}.`, 'tables');
+    return table.name;
+  });
+}
+
+/**
+ * Replaces `tables` in the live database with the ones in `image` (a checked backup image), in
+ * one transaction; the whole previous database becomes an automatic backup first.
+ */
+export function restoreTables(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, tables: readonly string[], ctx: JobContext): Promise<RestoreResult> {
+  const { live, store, sql } = jobs.parts;
+  return jobs.holdWrites(ctx.signal, () =>
+    live.mutex.run(async () => {
+      await live.saveNow();
+      const head = store.head(LIVE_HEAD);
+      const before = live.conn.exportImage();
+      const previousId = newId('bk');
+      ctx.signal.throwIfAborted();
+      if (head && head.manifest.sizeBytes > 0) {
+        const note = `Automatic backup before restoring tables ${tables.join(', ')} from ${record.info.backupId}`;
+        const auto = beforeRestoreRecord(previousId, head.manifest, await sha256Hex(before), live.conn.tables(), note, Date.now());
+        await store.commit({ backups: new Map([[previousId, auto]]), releaseStaging: [ctx.jobId] });
+      }
+      let replaced = false;
+      try {
+        replaceTables(sql, live.conn.handle, image, tables);
+        replaced = true;
+        live.noteWrite(true);
+        await live.saveNow();
+      } catch (error) {
+        if (replaced && head) live.replace(before, head.manifest, head.savedAt);
+        await store.commit({ backups: new Map([[previousId, null]]) }).catch(() => undefined);
+        throw error;
+      }
+      return head && head.manifest.sizeBytes > 0 ? { previousBackupId: previousId } : {};
+    }),
+  );
+}
