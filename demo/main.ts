@@ -1,40 +1,50 @@
-import { openVault, isPagevaultError, type Vault } from '../src/index';
+/**
+ * The demo page: mounts one panel per capability and reopens the database used last time.
+ * Each panel lives in demo/panels/ and talks to the others only through App events.
+ */
+import { App } from './app';
+import { mountBackupPanel } from './panels/backup';
+import { mountCatalogPanel } from './panels/catalog';
+import { mountConsolePanel } from './panels/console';
+import { mountDatabasePanel } from './panels/database';
+import { mountGeneratorPanel } from './panels/generator';
+import { mountHistoryPanel } from './panels/history';
+import { mountRetentionPanel } from './panels/retention';
+import { mountSchedulePanel } from './panels/schedule';
+import { mountStoragePanel } from './panels/storage';
+import { mountUploadPanel } from './panels/upload';
+import { describeError } from './lib/feedback';
 
-const status = document.querySelector<HTMLParagraphElement>('#status')!;
-const table = document.querySelector<HTMLTableElement>('#rows')!;
-let vault: Vault | undefined;
+const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
+  ['panel-database', mountDatabasePanel],
+  ['panel-storage', mountStoragePanel],
+  ['panel-generator', mountGeneratorPanel],
+  ['panel-backup', mountBackupPanel],
+  ['panel-console', mountConsolePanel],
+  ['panel-catalog', mountCatalogPanel],
+  ['panel-upload', mountUploadPanel],
+  ['panel-history', mountHistoryPanel],
+  ['panel-schedule', mountSchedulePanel],
+  ['panel-retention', mountRetentionPanel],
+];
 
-async function showInfo(): Promise<void> {
-  if (!vault) return;
-  const info = await vault.info();
-  status.textContent = `${info.name}: ${(info.sizeBytes / 1024).toFixed(0)} KiB, ${info.dirty ? 'unsaved changes' : info.savedAt ? `saved ${new Date(info.savedAt).toLocaleTimeString()}` : 'not saved yet'}`;
+const app = new App();
+for (const [id, mount] of PANELS) {
+  const root = document.getElementById(id);
+  if (root) mount(root, app);
 }
 
-document.querySelector<HTMLFormElement>('#open')!.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const name = String(new FormData(event.target as HTMLFormElement).get('name'));
-  await vault?.close();
-  vault = await openVault({ name });
-  await showInfo();
+const topDb = document.getElementById('top-db')!;
+app.on('vault', () => {
+  topDb.textContent = app.vault ? `Database: ${app.vault.name}` : 'No database open';
+  document.body.classList.toggle('has-vault', Boolean(app.vault));
 });
+topDb.textContent = 'No database open';
 
-document.querySelector<HTMLFormElement>('#sql')!.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  if (!vault) return;
-  const sql = String(new FormData(event.target as HTMLFormElement).get('sql'));
-  try {
-    const rows = await vault.query(sql);
-    const columns = Object.keys(rows[0] ?? {});
-    table.replaceChildren(
-      ...[columns, ...rows.map((r) => columns.map((c) => String(r[c])))].map((cells, i) => {
-        const tr = document.createElement('tr');
-        for (const cell of cells) tr.append(Object.assign(document.createElement(i === 0 ? 'th' : 'td'), { textContent: cell }));
-        return tr;
-      }),
-    );
-  } catch (error) {
-    status.textContent = isPagevaultError(error) ? `${error.code}: ${error.message}` : String(error);
-    return;
-  }
-  await showInfo();
-});
+const last = app.lastOpened();
+if (last) {
+  app.open(last).catch((error: unknown) => {
+    const { code, message } = describeError(error);
+    topDb.textContent = `Could not reopen "${last}": ${code} ${message}`;
+  });
+}
