@@ -4,7 +4,7 @@
  *
  * All timestamps are epoch milliseconds. All sizes are bytes.
  */
-import type { WireError } from './errors';
+import type { ErrorDetails, WireError } from './errors';
 
 /** A value SQLite can store, as sql.js hands it to JavaScript. */
 export type SqlValue = number | string | Uint8Array | null;
@@ -84,6 +84,8 @@ export type ProgressUnit = 'pages' | 'chunks' | 'bytes' | 'rows';
 export interface JobError {
   readonly code: string;
   readonly message: string;
+  /** The error's details (e.g. `usageBytes` and `quotaBytes` of a QUOTA_EXCEEDED). */
+  readonly details?: ErrorDetails;
 }
 
 export interface Progress {

@@ -21,7 +21,9 @@ export async function call<T>(pending: Promise<Result<T>>): Promise<T> {
   return result.value;
 }
 
-export type Settled = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly message: string };
+export type Settled =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly code: string; readonly message: string; readonly details: Readonly<Record<string, unknown>> };
 
 /** Resolves with how `pending` ended; a rejection that is not a PagevaultError has code `RAW`. */
 export async function settle(pending: Promise<unknown>): Promise<Settled> {
@@ -29,7 +31,8 @@ export async function settle(pending: Promise<unknown>): Promise<Settled> {
     await pending;
     return { ok: true };
   } catch (error) {
-    return { ok: false, code: isPagevaultError(error) ? error.code : 'RAW', message: String(error) };
+    if (isPagevaultError(error)) return { ok: false, code: error.code, message: error.message, details: error.details };
+    return { ok: false, code: 'RAW', message: String(error), details: {} };
   }
 }
 

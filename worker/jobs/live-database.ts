@@ -99,7 +99,8 @@ export class LiveDatabase {
         this.fingerprints = prints;
         return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
       }
-      const fresh = await compressMissing(this.store, views, keys);
+      // Checked: a compressor bug must fail this save, not corrupt the only copy (restic's lesson).
+      const fresh = await compressMissing(this.store, views, keys, { check: true });
       const savedAt = Date.now();
       const { written, bytesWritten } = await this.store.commit({ chunks: fresh, heads: new Map([[LIVE_HEAD, { manifest, savedAt }]]) });
       this.fingerprints = prints;

@@ -44,7 +44,7 @@ export function newId(prefix: string): string {
 export function jobError(error: unknown): JobError {
   if (error instanceof DOMException && error.name === 'AbortError') return { code: ErrorCode.CANCELLED, message: 'The job was cancelled.' };
   const wire = errorToWire(error);
-  return { code: wire.code, message: wire.message };
+  return { code: wire.code, message: wire.message, ...(Object.keys(wire.details).length > 0 ? { details: wire.details } : {}) };
 }
 
 export class JobRunner {

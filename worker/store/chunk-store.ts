@@ -330,6 +330,11 @@ export class ChunkStore {
     await guard('write', async () => {
       const tx = this.db.transaction(stores, 'readwrite', { durability: 'strict' });
       issue(tx.done); // awaited below unless the body fails first; then the body's error is the one reported
+      // The first failed request says why (e.g. QuotaExceededError in Firefox): idb rejects `done` with
+      // a bare AbortError when a request's error reaches the transaction before the abort records the
+      // cause. Listening in the capture phase runs before idb's listener.
+      let cause: DOMException | null = null;
+      tx.addEventListener('error', (event) => (cause ??= (event.target as IDBRequest | null)?.error ?? null), { capture: true });
       try {
         await body(tx);
         await tx.done;
@@ -339,7 +344,7 @@ export class ChunkStore {
         } catch {
           // Already finished or aborted: the original error is what matters.
         }
-        throw error;
+        throw cause ?? error;
       }
     });
     this.stats.transactions++;
