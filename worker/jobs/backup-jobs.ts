@@ -1,6 +1,6 @@
 /**
  * The backup catalog and its verbs: create (pages | vacuum), status, wait, cancel, list, history,
- * drop, restore. Each verb that writes runs as a job on the runner.
+ * drop; restore lives in ./restore.ts. Each verb that writes runs as a job on the runner.
  *
  * Invariants (FAULTS.md):
  * - A backup is listed only once all its chunks are stored, re-checked, and its manifest committed.
@@ -22,19 +22,18 @@ import type {
   TableCount,
 } from '../../src/protocol';
 import { PageCopy, vacuumCopy } from '../engine/page-copy';
-import { checkImage } from '../engine/scratch';
-import { acquireLock } from '../lock';
-import { ChunkStore } from '../store/chunk-store';
-import { LIVE_HEAD, type BackupRecord, type Manifest, type StoredChunk } from '../store/schema';
+import type { ChunkStore } from '../store/chunk-store';
+import type { Manifest } from '../store/schema';
 import type { TablePlan } from '../engine/partial-copy';
-import { checkId, checkName, oneOf, optionalBoolean, optionalString } from '../validate';
+import { checkId, oneOf, optionalBoolean, optionalString } from '../validate';
 import { Care } from './care';
-import { compressMissing, Pacer, readImage, toStored } from './chunk-io';
-import { hashChunks, manifestFor, splitImage, yieldToEventLoop } from './image';
+import { compressMissing, Pacer, toStored } from './chunk-io';
+import { manifestFor, splitImage, yieldToEventLoop } from './image';
 import type { Clock } from './clock';
 import type { LiveDatabase } from './live-database';
-import { capturePartial, checkRestoreTables, checkSelection, restoreTables } from './partial';
+import { capturePartial, checkSelection } from './partial';
 import { PortableFiles } from './portable';
+import { restoreBackup } from './restore';
 import { JobRunner, newId, publicRecord, type JobContext } from './runner';
 import { verifyManifest } from './verify';
 
@@ -128,9 +127,10 @@ export class BackupJobs {
     const { backupId, note, scheduleId } = request;
     const toVerify = request.verify ? 75 : 99;
     // The captured image is dropped once stored: verification reads the stored chunks back.
+    const knownKey = request.method === 'pages' && !request.tables ? this.parts.live.savedKey : undefined;
     const { tables, manifest, storedBytes } = await this.capture(ctx, request).then(async (captured) => ({
       tables: captured.tables,
-      ...(await this.storeImage(ctx, captured.image, { from: 50, to: toVerify })),
+      ...(await this.storeImage(ctx, captured.image, { from: 50, to: toVerify }, knownKey)),
     }));
     let info: BackupInfo = {
       backupId,
@@ -221,11 +221,18 @@ export class BackupJobs {
   /**
    * Hashes an image into chunks, stages the ones the store lacks (compressed, re-checked),
    * and returns its manifest. The caller commits the manifest with `releaseStaging`.
+   * `knownKey` may name a chunk without hashing it (a page copy reuses the saved head's keys for
+   * chunks whose fingerprint is unchanged); the image SHA-256 is always computed over the bytes.
    */
-  async storeImage(ctx: JobContext, image: Uint8Array, weight: { from: number; to: number }): Promise<{ manifest: Manifest; storedBytes: number }> {
+  async storeImage(
+    ctx: JobContext,
+    image: Uint8Array,
+    weight: { from: number; to: number },
+    knownKey?: (index: number, view: Uint8Array) => string | undefined,
+  ): Promise<{ manifest: Manifest; storedBytes: number }> {
     const pageSize = image.byteLength > 0 ? new DataView(image.buffer, image.byteOffset + 16, 2).getUint16(0) : 0;
     const views = splitImage(image);
-    const keys = await hashChunks(views);
+    const keys = await Promise.all(views.map((view, i) => knownKey?.(i, view) ?? sha256Hex(view)));
     const sha256 = await sha256Hex(image);
     const manifest = manifestFor(image, pageSize === 1 ? 65536 : pageSize, keys, sha256);
     const pacer = new Pacer();
@@ -313,83 +320,12 @@ export class BackupJobs {
   }
 
   /**
-   * Restores a backup over the live database (or `into` another name) once every check passed.
+   * Restores a backup over the live database (or `into` another name, or only some `tables`)
+   * once every check passed. See ./restore.ts.
    * @throws NOT_FOUND, CORRUPT (damaged chunk or failed integrity_check), LOCKED (target open elsewhere), BUSY.
    */
-  async restore(options: RestoreOptions): Promise<RestoreResult> {
-    const backupId = checkId(options?.backupId, 'backupId');
-    const into = options.into === undefined ? undefined : checkName(options.into, 'into');
-    const record = this.parts.store.backup(backupId);
-    if (!record) throw notFound(backupId);
-    const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
-    const { done } = await this.runner.enqueue('restore', { backupId }, async (ctx) => {
-      const image = await readImage(this.parts.store, record.manifest, {
-        signal: ctx.signal,
-        checkImageHash: true,
-        onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
-      });
-      const check = checkImage(this.parts.sql, image);
-      if (check.integrity !== 'ok') {
-        throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
-      }
-      ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
-      ctx.signal.throwIfAborted();
-      if (tables) return restoreTables(this, record, image, tables, ctx);
-      return into === undefined || into === this.parts.name ? this.swapLive(record, image, ctx) : this.restoreInto(into, record);
-    });
-    return done;
-  }
-
-  /** Replaces the live database with a checked image, keeping the replaced state as a backup. */
-  private swapLive(record: BackupRecord, image: Uint8Array, ctx: JobContext): Promise<RestoreResult> {
-    const { live, store } = this.parts;
-    let open!: () => void;
-    this.gate = new Promise((resolve) => (open = resolve));
-    return live.mutex
-      .run(async () => {
-        await live.saveNow();
-        const current = store.head(LIVE_HEAD);
-        const previousId = newId('bk');
-        const now = Date.now();
-        const backups = new Map<string, BackupRecord | null>();
-        if (current && current.manifest.sizeBytes > 0) {
-          const sha256 = await sha256Hex(live.conn.exportImage());
-          const note = `Automatic backup before restoring ${record.info.backupId}`;
-          backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
-        }
-        const head = { manifest: record.manifest, savedAt: now };
-        await store.commit({ heads: new Map([[LIVE_HEAD, head]]), backups, releaseStaging: [ctx.jobId] });
-        live.replace(image, record.manifest, now);
-        return backups.size > 0 ? { previousBackupId: previousId } : {};
-      })
-      .finally(() => open());
-  }
-
-  /** Writes a backup as the live database of another vault name (which must not be open). */
-  private async restoreInto(into: string, record: BackupRecord): Promise<RestoreResult> {
-    const release = await acquireLock(into, 0);
-    let target: ChunkStore | undefined;
-    try {
-      target = await ChunkStore.open(into);
-      const chunks: StoredChunk[] = [];
-      for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await this.parts.store.getChunk(key));
-      const now = Date.now();
-      const current = target.head(LIVE_HEAD);
-      const backups = new Map<string, BackupRecord | null>();
-      let previousBackupId: string | undefined;
-      if (current && current.manifest.sizeBytes > 0) {
-        previousBackupId = newId('bk');
-        const before = await readImage(target, current.manifest);
-        const check = checkImage(this.parts.sql, before);
-        const note = `Automatic backup before restoring ${record.info.backupId} from "${this.parts.name}"`;
-        backups.set(previousBackupId, beforeRestoreRecord(previousBackupId, current.manifest, await sha256Hex(before), check.tables, note, now));
-      }
-      await target.commit({ chunks, heads: new Map([[LIVE_HEAD, { manifest: record.manifest, savedAt: now }]]), backups });
-      return previousBackupId === undefined ? {} : { previousBackupId };
-    } finally {
-      target?.close();
-      release();
-    }
+  restore(options: RestoreOptions): Promise<RestoreResult> {
+    return restoreBackup(this, options);
   }
 
   /** The backup job record behind `backupId`. @throws NOT_FOUND */
@@ -408,32 +344,11 @@ export class BackupJobs {
   }
 }
 
-/** The automatic backup of the state a restore replaces (the live head's manifest, so it costs no chunks). */
-export function beforeRestoreRecord(backupId: string, head: Manifest, sha256: string, tables: readonly TableCount[], note: string, createdAt: number): BackupRecord {
-  const manifest: Manifest = { ...head, sha256 };
-  return {
-    manifest,
-    info: {
-      backupId,
-      createdAt,
-      method: 'auto',
-      note,
-      auto: 'before-restore',
-      sizeBytes: manifest.sizeBytes,
-      storedBytes: 0,
-      pageSize: manifest.pageSize,
-      pageCount: manifest.pageCount,
-      sha256,
-      tables,
-    },
-  };
-}
-
-function notFound(backupId: string): PagevaultError {
+export function notFound(backupId: string): PagevaultError {
   return new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 

@@ -6,7 +6,6 @@
  * ~17 MB/s for 4 KiB records), small enough that a one-row change rewrites little.
  * Incremental files go further and travel as pages (see src/format).
  */
-import { sha256Hex } from '../../src/format/sha256';
 import type { Manifest } from '../store/schema';
 
 export const CHUNK_SIZE = 64 * 1024;
@@ -42,11 +41,6 @@ export function fingerprint(input: Uint8Array): number {
   for (let i = words << 2; i < bytes.byteLength; i++) a = Math.imul(a ^ bytes[i]!, 0x01000193);
   // 53 bits of the two lanes, as one exact JavaScript number.
   return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
-}
-
-/** SHA-256 (hex) of each chunk, in order. */
-export async function hashChunks(chunks: readonly Uint8Array[]): Promise<string[]> {
-  return Promise.all(chunks.map((chunk) => sha256Hex(chunk)));
 }
 
 /** Facts about an image read from its SQLite header, with the manifest fields they fill. */

@@ -51,6 +51,15 @@ export class LiveDatabase {
     return live;
   }
 
+  /**
+   * The key of the saved chunk at `index` when `view` has the same fingerprint, else undefined.
+   * Lets a page-copy backup skip SHA-256 for the chunks that did not change since the last save.
+   */
+  readonly savedKey = (index: number, view: Uint8Array): string | undefined => {
+    const key = this.keys[index];
+    return key !== undefined && this.fingerprints[index] === fingerprint(view) ? key : undefined;
+  };
+
   /** True when committed changes wait for a save. */
   get isDirty(): boolean {
     return this.dirty;

@@ -16,7 +16,8 @@ import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreResult } from '../../src/protocol';
 import { replaceTables, resolvePlans, TableCopy, type TablePlan } from '../engine/partial-copy';
 import { LIVE_HEAD, type BackupRecord } from '../store/schema';
-import { beforeRestoreRecord, type BackupJobs, type CapturedImage } from './backup-jobs';
+import type { BackupJobs, CapturedImage } from './backup-jobs';
+import { beforeRestoreRecord } from './restore';
 import { Pacer } from './chunk-io';
 import { newId, type JobContext } from './runner';
 

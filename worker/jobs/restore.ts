@@ -1,0 +1,120 @@
+/**
+ * Restores: a backup over the live database, into another vault name, or only some tables.
+ *
+ * Invariants (FAULTS.md):
+ * - Nothing changes until every check passed: every chunk re-hashed, the image SHA-256, the
+ *   SQLite header, `integrity_check` on a scratch connection with `trusted_schema=OFF`.
+ * - The swap is one transaction that makes the backup the head and keeps the replaced state as
+ *   an automatic backup, so every restore can be undone. Writes wait while it runs.
+ */
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import { sha256Hex } from '../../src/format/sha256';
+import type { RestoreOptions, RestoreResult, TableCount } from '../../src/protocol';
+import { checkImage } from '../engine/scratch';
+import { acquireLock } from '../lock';
+import { ChunkStore } from '../store/chunk-store';
+import { LIVE_HEAD, type BackupRecord, type Manifest, type StoredChunk } from '../store/schema';
+import { checkId, checkName } from '../validate';
+import { notFound, type BackupJobs } from './backup-jobs';
+import { readImage } from './chunk-io';
+import { checkRestoreTables, restoreTables } from './partial';
+import { newId, type JobContext } from './runner';
+
+/** Queues a restore job and resolves with its result. */
+export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): Promise<RestoreResult> {
+  const { store, sql, name } = jobs.parts;
+  const backupId = checkId(options?.backupId, 'backupId');
+  const into = options.into === undefined ? undefined : checkName(options.into, 'into');
+  const record = store.backup(backupId);
+  if (!record) throw notFound(backupId);
+  const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
+  const { done } = await jobs.runner.enqueue('restore', { backupId }, async (ctx) => {
+    const image = await readImage(store, record.manifest, {
+      signal: ctx.signal,
+      checkImageHash: true,
+      onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
+    });
+    const check = checkImage(sql, image);
+    if (check.integrity !== 'ok') {
+      throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
+    }
+    ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
+    ctx.signal.throwIfAborted();
+    if (tables) return restoreTables(jobs, record, image, tables, ctx);
+    return into === undefined || into === name ? swapLive(jobs, record, image, ctx) : restoreInto(jobs, into, record);
+  });
+  return done;
+}
+
+/** Replaces the live database with a checked image, keeping the replaced state as a backup. */
+function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx: JobContext): Promise<RestoreResult> {
+  const { live, store } = jobs.parts;
+  return jobs.holdWrites(ctx.signal, () =>
+    live.mutex.run(async () => {
+      await live.saveNow();
+      const current = store.head(LIVE_HEAD);
+      const previousId = newId('bk');
+      const now = Date.now();
+      const backups = new Map<string, BackupRecord | null>();
+      if (current && current.manifest.sizeBytes > 0) {
+        const sha256 = await sha256Hex(live.conn.exportImage());
+        const note = `Automatic backup before restoring ${record.info.backupId}`;
+        backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
+      }
+      const head = { manifest: record.manifest, savedAt: now };
+      await store.commit({ heads: new Map([[LIVE_HEAD, head]]), backups, releaseStaging: [ctx.jobId] });
+      live.replace(image, record.manifest, now);
+      return backups.size > 0 ? { previousBackupId: previousId } : {};
+    }),
+  );
+}
+
+/** Writes a backup as the live database of another vault name (which must not be open). */
+async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord): Promise<RestoreResult> {
+  const { store, sql, name } = jobs.parts;
+  const release = await acquireLock(into, 0);
+  let target: ChunkStore | undefined;
+  try {
+    target = await ChunkStore.open(into);
+    const chunks: StoredChunk[] = [];
+    for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await store.getChunk(key));
+    const now = Date.now();
+    const current = target.head(LIVE_HEAD);
+    const backups = new Map<string, BackupRecord | null>();
+    let previousBackupId: string | undefined;
+    if (current && current.manifest.sizeBytes > 0) {
+      previousBackupId = newId('bk');
+      const before = await readImage(target, current.manifest);
+      const check = checkImage(sql, before);
+      const note = `Automatic backup before restoring ${record.info.backupId} from "${name}"`;
+      backups.set(previousBackupId, beforeRestoreRecord(previousBackupId, current.manifest, await sha256Hex(before), check.tables, note, now));
+    }
+    await target.commit({ chunks, heads: new Map([[LIVE_HEAD, { manifest: record.manifest, savedAt: now }]]), backups });
+    return previousBackupId === undefined ? {} : { previousBackupId };
+  } finally {
+    target?.close();
+    release();
+  }
+}
+
+/** The automatic backup of the state a restore replaces (the live head's manifest, so it costs no chunks). */
+export function beforeRestoreRecord(backupId: string, head: Manifest, sha256: string, tables: readonly TableCount[], note: string, createdAt: number): BackupRecord {
+  const manifest: Manifest = { ...head, sha256 };
+  return {
+    manifest,
+    info: {
+      backupId,
+      createdAt,
+      method: 'auto',
+      note,
+      auto: 'before-restore',
+      sizeBytes: manifest.sizeBytes,
+      storedBytes: 0,
+      pageSize: manifest.pageSize,
+      pageCount: manifest.pageCount,
+      sha256,
+      tables,
+    },
+  };
+}
+
