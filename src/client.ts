@@ -4,6 +4,7 @@
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ErrorCode, PagevaultError, errorFromWire } from './errors';
+import { hadData, rememberData } from './vault-marker';
 import type {
   BackupInfo,
   BackupStatus,
@@ -115,7 +116,8 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
 /**
  * Opens (creating if needed) the database `name` in a new worker.
  * @throws LOCKED when another tab owns it past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
- *   INVALID_ARGUMENT, STORAGE, QUOTA_EXCEEDED.
+ *   STORAGE_LOST when this vault had data here that the browser has since cleared (open with
+ *   `acceptLoss: true` to start empty); INVALID_ARGUMENT, STORAGE, QUOTA_EXCEEDED.
  * @example
  * const vault = await openVault({ name: 'notes' });
  * await vault.exec('CREATE TABLE IF NOT EXISTS note (id INTEGER PRIMARY KEY, body TEXT)');
@@ -128,7 +130,8 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
   let closed = false;
   const { worker: _worker, ...openOptions } = options;
   try {
-    await unwrap(remote.open(openOptions));
+    await unwrap(remote.open({ ...openOptions, expectExisting: options.acceptLoss !== true && hadData(options.name) }));
+    rememberData(options.name);
   } catch (error) {
     remote[releaseProxy]();
     worker.terminate();

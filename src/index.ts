@@ -4,6 +4,7 @@
  */
 export { openVault, requestPersistence } from './client';
 export type { BackupClient, CreateBackupRequest, OpenVaultOptions, ScheduleClient, Vault } from './client';
+export { deleteVault } from './delete-vault';
 export { ErrorCode, PagevaultError, isPagevaultError } from './errors';
 export type { ErrorDetails } from './errors';
 export type {

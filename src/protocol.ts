@@ -27,6 +27,11 @@ export interface OpenOptions {
   readonly autosaveMs?: number;
   /** How long to wait for another owner of this name to close. Default 0 (fail at once with `LOCKED`). */
   readonly lockTimeoutMs?: number;
+  /**
+   * Start with an empty database even though this vault had data that is now gone (the browser
+   * cleared or evicted the site's storage). Without it, such an open fails with `STORAGE_LOST`.
+   */
+  readonly acceptLoss?: boolean;
 }
 
 export interface StorageEstimate {
@@ -271,7 +276,8 @@ export type ProgressListener = (progress: Progress) => void;
 
 /** The live-database methods the worker exposes. Each resolves with a Result; the client unwraps it. */
 export interface CoreApi {
-  open(options: OpenOptions & { readonly wasmUrl?: string }): Promise<Result<VaultInfo>>;
+  /** `expectExisting`: the page saw this vault open before, so a store without data means it was lost. */
+  open(options: OpenOptions & { readonly wasmUrl?: string; readonly expectExisting?: boolean }): Promise<Result<VaultInfo>>;
   exec(sql: string, params?: SqlParams): Promise<Result<ExecResult>>;
   query(sql: string, params?: SqlParams): Promise<Result<Row[]>>;
   flush(): Promise<Result<SaveResult>>;

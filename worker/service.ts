@@ -55,6 +55,10 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
 
   const need = (): OpenVault => {
     if (!vault) throw new PagevaultError(ErrorCode.CLOSED, 'The vault is not open (it was closed, or openVault failed).', {});
+    // The store stepped aside (a newer schema in another tab, or the browser closed it): refuse
+    // writes the live database could no longer save, with the store's reason (asks for a reload).
+    const stopped = vault.store.stoppedBy;
+    if (stopped) throw stopped;
     return vault;
   };
 
@@ -74,7 +78,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     };
   };
 
-  const open = async (options: OpenOptions & { readonly wasmUrl?: string }): Promise<VaultInfo> => {
+  const open = async (options: OpenOptions & { readonly wasmUrl?: string; readonly expectExisting?: boolean }): Promise<VaultInfo> => {
     const name = checkName(options?.name, 'name');
     const autosaveMs = optionalInteger(options.autosaveMs, 'autosaveMs', 0, 3_600_000) ?? 250;
     const lockTimeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 3_600_000) ?? 0;
@@ -83,6 +87,14 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     let store: ChunkStore | undefined;
     try {
       store = await ChunkStore.open(name);
+      if (options.expectExisting === true && !store.head(LIVE_HEAD)) {
+        // The page opened this vault before, yet the store holds nothing: do not start empty silently.
+        throw new PagevaultError(
+          ErrorCode.STORAGE_LOST,
+          `The data of vault "${name}" is gone: the browser cleared or evicted this site's storage. Restore a downloaded backup, or open with acceptLoss: true to start empty.`,
+          { name },
+        );
+      }
       const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs);
       const jobs = await BackupJobs.start({ name, store, live, sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) });
       vault = { name, store, live, jobs, release };

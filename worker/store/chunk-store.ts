@@ -301,6 +301,11 @@ export class ChunkStore {
     return [...counts].filter(([key, n]) => (this.refs.get(key) ?? 0) <= n).map(([key]) => key);
   }
 
+  /** Why the store stopped serving when it was not closed by the vault (newer schema, connection lost); null while it serves. */
+  get stoppedBy(): PagevaultError | null {
+    return this.closedReason?.code === ErrorCode.CLOSED ? null : this.closedReason;
+  }
+
   close(): void {
     this.shutdown(new PagevaultError(ErrorCode.CLOSED, 'The vault is closed.', { name: this.name }));
   }
@@ -438,6 +443,9 @@ export async function storageError(error: unknown, operation: string): Promise<P
       { operation, usageBytes: estimate?.usage ?? null, quotaBytes: estimate?.quota ?? null },
       { cause: error },
     );
+  }
+  if (name === 'VersionError') {
+    return new PagevaultError(ErrorCode.STORAGE, 'A newer version of pagevault owns this database (opened in another tab); reload this page.', { operation }, { cause: error });
   }
   return new PagevaultError(ErrorCode.STORAGE, `IndexedDB failed to ${operation}: ${name || 'Error'}: ${message}`, { operation }, { cause: error });
 }
