@@ -66,14 +66,17 @@ export async function start() {
     page,
     downloads,
     errors,
-    /** Full-page screenshots of the current state at each width, then back to the first width. */
-    async shot(stage) {
+    /**
+     * Screenshots of the current state at each width (the whole page, or with `fullPage: false`
+     * only the viewport, e.g. for a modal dialog), then back to the first width.
+     */
+    async shot(stage, { fullPage = true } = {}) {
       shots += 1;
       const prefix = String(shots).padStart(2, '0');
       for (const size of WIDTHS) {
         await page.setViewportSize({ width: size.width, height: size.height });
         await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-        await page.screenshot({ path: join(OUT, `${prefix}-${stage}-${size.name}.png`), fullPage: true });
+        await page.screenshot({ path: join(OUT, `${prefix}-${stage}-${size.name}.png`), fullPage });
       }
       await page.setViewportSize({ width: WIDTHS[0].width, height: WIDTHS[0].height });
     },

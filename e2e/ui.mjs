@@ -73,3 +73,40 @@ export async function catalogButton(page, note, action) {
   await catalog.locator('tbody tr', { hasText: note }).first().getByRole('radio').check();
   return catalog.locator('.toolbar').getByRole('button', { name: action, exact: true });
 }
+
+/**
+ * Starts watching the page's main thread: the longest task (Long Tasks API), the longest gap
+ * between animation frames, and every value the progress bar `progressSelector` shows.
+ * Returns a function that stops watching and returns `{ longestTaskMs, longestFrameGapMs, progress }`.
+ */
+export async function watchMainThread(page, progressSelector) {
+  await page.evaluate((selector) => {
+    const watch = { longestTaskMs: 0, longestFrameGapMs: 0, progress: [], on: true };
+    window.__e2eWatch = watch;
+    const bar = document.querySelector(selector);
+    const observer = new MutationObserver(() => watch.progress.push(Number(bar.getAttribute('value'))));
+    observer.observe(bar, { attributes: true, attributeFilter: ['value'] });
+    const tasks = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) watch.longestTaskMs = Math.max(watch.longestTaskMs, entry.duration);
+    });
+    tasks.observe({ type: 'longtask' });
+    let last = performance.now();
+    const frame = (now) => {
+      watch.longestFrameGapMs = Math.max(watch.longestFrameGapMs, now - last);
+      last = now;
+      if (watch.on) requestAnimationFrame(frame);
+    };
+    requestAnimationFrame(frame);
+    watch.stop = () => {
+      watch.on = false;
+      observer.disconnect();
+      tasks.disconnect();
+    };
+  }, progressSelector);
+  return () =>
+    page.evaluate(() => {
+      const watch = window.__e2eWatch;
+      watch.stop();
+      return { longestTaskMs: Math.round(watch.longestTaskMs), longestFrameGapMs: Math.round(watch.longestFrameGapMs), progress: watch.progress };
+    });
+}

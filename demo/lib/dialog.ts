@@ -33,3 +33,13 @@ export async function promptText(title: string, label: string, options: { value?
   const answer = await ask([h('h2', {}, title), field(label, input, options.hint)], options.confirmLabel, false);
   return answer ? input.value.trim() : undefined;
 }
+
+/** Asks which of `options` to act on (checkboxes); resolves with the ticked ones, or undefined. */
+export async function chooseSome(title: string, message: string, options: readonly string[], confirmLabel: string): Promise<string[] | undefined> {
+  const boxes = options.map((option) => h('input', { type: 'checkbox', name: 'choice', value: option }));
+  const group = h('fieldset', { class: 'checks' }, h('legend', {}, message), ...boxes.map((box, i) => h('label', { class: 'check' }, box, ` ${options[i]}`)));
+  const answer = await ask([h('h2', {}, title), group], confirmLabel, false);
+  if (!answer) return undefined;
+  const ticked = boxes.filter((box) => box.checked).map((box) => box.value);
+  return ticked.length > 0 ? ticked : undefined;
+}

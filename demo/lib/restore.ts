@@ -3,10 +3,18 @@
  * undo (every restore keeps the replaced state as an automatic backup).
  */
 import type { App } from '../app';
-import { confirmAction, promptText } from './dialog';
+import { chooseSome, confirmAction, promptText } from './dialog';
 import { h } from './dom';
 import { type StatusLine, act } from './feedback';
 import { shortId } from './format';
+
+/** " The previous state is kept… [Undo]": the way back after a restore, when there is one. */
+function undoOffer(app: App, previousBackupId: string | undefined, status: StatusLine): (Node | string)[] {
+  if (!previousBackupId) return [];
+  const undo = h('button', { type: 'button', class: 'link' }, 'Undo');
+  undo.addEventListener('click', () => void restoreWithUndo(app, previousBackupId, status, undo));
+  return [' The previous state is kept as an automatic backup. ', undo];
+}
 
 /** Restores `backupId` over the live database after asking; reports on `status`. */
 export async function restoreWithUndo(app: App, backupId: string, status: StatusLine, button: HTMLButtonElement | null): Promise<boolean> {
@@ -22,10 +30,7 @@ export async function restoreWithUndo(app: App, backupId: string, status: Status
   const result = await act(button, status, () => vault.backup.restore({ backupId }));
   app.emit('data', 'backups', 'jobs');
   if (!result) return false;
-  const undoId = result.previousBackupId;
-  const undo = undoId ? h('button', { type: 'button', class: 'link' }, 'Undo') : null;
-  undo?.addEventListener('click', () => void restoreWithUndo(app, undoId!, status, undo));
-  status.ok(`Restored backup ${shortId(backupId)}.`, ...(undo ? [' The previous state is kept as an automatic backup. ', undo] : []));
+  status.ok(`Restored backup ${shortId(backupId)}.`, ...undoOffer(app, result.previousBackupId, status));
   return true;
 }
 
@@ -46,4 +51,17 @@ export async function restoreInto(app: App, backupId: string, status: StatusLine
   const openIt = h('button', { type: 'button', class: 'link' }, `Open "${into}"`);
   openIt.addEventListener('click', () => void act(openIt, status, () => app.open(into)));
   status.ok(`Restored backup ${shortId(backupId)} into "${into}". `, openIt);
+}
+
+/** Puts chosen tables back as they were in `backupId`, leaving the other tables alone. */
+export async function restoreTables(app: App, backupId: string, tables: readonly string[], status: StatusLine, button: HTMLButtonElement | null): Promise<void> {
+  const vault = app.vault;
+  if (!vault) return;
+  const chosen = await chooseSome('Restore tables', 'Replace these tables in the live database:', tables, 'Restore tables');
+  if (!chosen) return;
+  status.busy(`Checking the backup and restoring ${chosen.join(', ')}…`);
+  const result = await act(button, status, () => vault.backup.restore({ backupId, tables: chosen }));
+  app.emit('data', 'backups', 'jobs');
+  if (!result) return;
+  status.ok(`Restored ${chosen.join(', ')} from backup ${shortId(backupId)}.`, ...undoOffer(app, result.previousBackupId, status));
 }

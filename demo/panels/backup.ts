@@ -2,7 +2,7 @@
  * New backup: method, note, tables (a partial backup), verify; a live progress bar fed by
  * `onProgress`, and a cancel button. Encryption is chosen when a backup is downloaded.
  */
-import { isPagevaultError, type CreateBackupRequest, type Progress } from '../../src/index';
+import { isPagevaultError, type CreateBackupRequest, type Progress, type TableSelection } from '../../src/index';
 import type { App } from '../app';
 import { field, h, panel } from '../lib/dom';
 import { ProgressBar, StatusLine } from '../lib/feedback';
@@ -31,7 +31,7 @@ export function mountBackupPanel(root: HTMLElement, app: App): void {
     h('legend', { class: 'visually-hidden' }, 'Backup options'),
     h('fieldset', { class: 'choices' }, h('legend', {}, 'Method'), method('pages', 'Page copy', 'hot copy, page by page; writes keep working', true), method('vacuum', 'VACUUM INTO', 'compacted copy in one step')),
     field('Note', note),
-    h('fieldset', { class: 'tables' }, h('legend', {}, 'Tables'), h('small', { class: 'hint' }, 'None ticked: the whole database. Ticked: a partial backup of those tables.'), tables),
+    h('fieldset', { class: 'tables' }, h('legend', {}, 'Tables'), h('small', { class: 'hint' }, 'None ticked: the whole database. Ticked: a partial backup of those tables, optionally only the rows a condition keeps.'), tables),
     h('label', { class: 'check' }, verify, ' Verify by restoring into a scratch database before it is listed'),
   );
   const form = h('form', {}, fieldset, h('div', { class: 'actions' }, start, cancel), progress.element, status.element);
@@ -39,23 +39,40 @@ export function mountBackupPanel(root: HTMLElement, app: App): void {
 
   const loadTables = async () => {
     const names = app.vault ? await app.vault.query<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").catch(() => []) : [];
-    const ticked = new Set([...tables.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value));
+    const ticked = new Set([...tables.querySelectorAll<HTMLInputElement>('input[type=checkbox]:checked')].map((i) => i.value));
+    const filters = new Map([...tables.querySelectorAll<HTMLInputElement>('input[type=text]')].map((i) => [i.name, i.value]));
     tables.replaceChildren(
-      ...names.map(({ name }) => h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'table', value: name, checked: ticked.has(name) }), ` ${name}`)),
+      ...names.map(({ name }) =>
+        h(
+          'div',
+          { class: 'table-pick' },
+          h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'table', value: name, checked: ticked.has(name) }), ` ${name}`),
+          h('input', { type: 'text', name: `where:${name}`, value: filters.get(`where:${name}`) ?? '', placeholder: 'all rows, or a WHERE condition', 'aria-label': `Rows of ${name} to keep (a WHERE condition)`, autocomplete: 'off', spellcheck: false }),
+        ),
+      ),
     );
     if (names.length === 0) tables.replaceChildren(h('span', { class: 'muted' }, 'No tables yet.'));
+  };
+
+  /** The `tables` option: undefined (whole database), a list, or table → row filter. */
+  const selection = (data: FormData): TableSelection | undefined => {
+    const names = data.getAll('table').map(String);
+    if (names.length === 0) return undefined;
+    const filters = names.map((name) => String(data.get(`where:${name}`) ?? '').trim());
+    if (filters.every((f) => f === '')) return names;
+    return Object.fromEntries(names.map((name, i) => [name, filters[i] || '1']));
   };
 
   const backUp = async () => {
     const vault = app.vault;
     if (!vault || running) return;
     const data = new FormData(form);
-    const selected = data.getAll('table').map(String);
+    const tablesOption = selection(data);
     const noteText = note.value.trim();
     const request: CreateBackupRequest = {
       method: data.get('method') === 'vacuum' ? 'vacuum' : 'pages',
       ...(noteText ? { note: noteText } : {}),
-      ...(selected.length > 0 ? { tables: selected } : {}),
+      ...(tablesOption ? { tables: tablesOption } : {}),
       ...(verify.checked ? { verify: true } : {}),
       onProgress: (p) => progress.set(p.percent, describe(p)),
     };

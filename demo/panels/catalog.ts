@@ -10,7 +10,7 @@ import { field, h, panel, table } from '../lib/dom';
 import { StatusLine, act } from '../lib/feedback';
 import { bytes, duration, shortId, when } from '../lib/format';
 import { inspectView } from '../lib/inspect-view';
-import { restoreInto, restoreWithUndo } from '../lib/restore';
+import { restoreInto, restoreTables, restoreWithUndo } from '../lib/restore';
 
 const FORMATS: readonly { value: DownloadFormat; label: string }[] = [
   { value: 'archive', label: 'pagevault archive' },
@@ -25,9 +25,13 @@ function methodLabel(b: BackupInfo): string {
   return b.method === 'pages' ? 'page copy' : b.method;
 }
 
+/** What a person calls a backup: its note, "undo point" for automatic ones, else its method. */
+function backupName(b: BackupInfo): string {
+  return b.auto === 'before-restore' ? 'undo point' : (b.note ?? methodLabel(b));
+}
+
 function noteLabel(b: BackupInfo): Node | string {
-  const note = b.auto === 'before-restore' ? 'undo point' : (b.note ?? '');
-  return h('span', { class: 'note', title: b.note ?? '' }, note);
+  return h('span', { class: 'note', title: b.note ?? '' }, b.auto === 'before-restore' ? 'undo point' : (b.note ?? ''));
 }
 
 function verifiedLabel(b: BackupInfo): Node | string {
@@ -61,6 +65,7 @@ export function mountCatalogPanel(root: HTMLElement, app: App): void {
   const buttons = [
     restoreButton,
     button('Restore as…', (id, el) => void restoreInto(app, id, status, el)),
+    button('Restore tables…', (id, el) => void restoreTables(app, id, selected?.tables.map((t) => t.name) ?? [], status, el)),
     button('Verify', (id, el) => void verify(id, el)),
     button('Inspect', (id, el) => void inspect(id, el)),
     button('Drop', (_id, el) => void drop(el), 'danger'),
@@ -71,7 +76,7 @@ export function mountCatalogPanel(root: HTMLElement, app: App): void {
   const downloadButton = button('Download', (id, el) => void download(id, el), 'primary');
   const toolbar = h(
     'fieldset',
-    { class: 'toolbar', disabled: true },
+    { class: 'toolbar', hidden: true },
     h('legend', {}, 'Selected: ', selectedLabel),
     h('div', { class: 'actions' }, ...buttons),
     h(
@@ -90,8 +95,8 @@ export function mountCatalogPanel(root: HTMLElement, app: App): void {
 
   const select = (id: string | undefined) => {
     selected = backups.find((b) => b.backupId === id) ?? backups[0];
-    toolbar.disabled = !selected;
-    selectedLabel.textContent = selected ? `${selected.note ?? methodLabel(selected)} · ${when(selected.createdAt)}` : 'none';
+    toolbar.hidden = !selected;
+    selectedLabel.textContent = selected ? `${backupName(selected)} · ${when(selected.createdAt)}` : 'none';
     for (const row of list.querySelectorAll('tbody tr')) {
       const radio = row.querySelector<HTMLInputElement>('input[type=radio]')!;
       radio.checked = radio.value === selected?.backupId;
@@ -141,7 +146,7 @@ export function mountCatalogPanel(root: HTMLElement, app: App): void {
     const result = await act(el, status, () => vault.backup.inspect(id));
     if (!result) return;
     status.clear();
-    const label = selected ? `${selected.note ?? methodLabel(selected)} · ${when(selected.createdAt)}` : shortId(id);
+    const label = selected ? `${backupName(selected)} · ${when(selected.createdAt)}` : shortId(id);
     detail.replaceChildren(inspectView(`Inside: ${label}`, result));
   };
 

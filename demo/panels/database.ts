@@ -85,7 +85,10 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
     if (info?.dirty) setTimeout(() => void (app.vault === vault && renderCurrent()), DIRTY_POLL_MS);
   };
 
-  app.on('vault', () => void renderCurrent().then(renderList));
+  app.on('vault', () => {
+    if (app.vault) nameInput.value = app.vault.name;
+    void renderCurrent().then(renderList);
+  });
   app.on('data', () => void renderCurrent());
   app.on('databases', () => void renderList());
   root.append(form, current, h('h3', {}, 'Stored in this browser'), list, status.element);

@@ -23,7 +23,7 @@ function legend(kind: string, label: string, value: string): HTMLElement {
 }
 
 export function mountStoragePanel(root: HTMLElement, app: App): void {
-  panel(root, 'Storage');
+  panel(root, 'Storage', 'As stored in IndexedDB: compressed, and each chunk kept once however many backups share it.');
   const status = new StatusLine();
   const bar = h('div', { class: 'storage-bar', role: 'img' });
   const legendList = h('ul', { class: 'legend' });
