@@ -4,6 +4,7 @@
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
 import { ErrorCode, PagevaultError, errorFromWire } from './errors';
+import { spawnWorker } from './spawn-worker';
 import { hadData, rememberData } from './vault-marker';
 import type {
   BackupInfo,
@@ -125,7 +126,7 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
  * const rows = await vault.query('SELECT * FROM note');
  */
 export async function openVault(options: OpenVaultOptions): Promise<Vault> {
-  const worker = options.worker ?? new Worker(new URL('../worker/index.ts', import.meta.url), { type: 'module', name: `pagevault:${options.name}` });
+  const worker = options.worker ?? spawnWorker(options.name);
   const remote: Remote<WorkerApi> = wrap<WorkerApi>(worker);
   let closed = false;
   const { worker: _worker, ...openOptions } = options;

@@ -3,7 +3,7 @@
  * `openVault()` starts one of these per database; it serves the page through Comlink.
  */
 import { expose } from 'comlink';
-import wasmUrl from 'sql.js/dist/sql-wasm.wasm?url';
 import { createService } from './service';
+import { defaultWasmUrl } from './wasm-url';
 
-expose(createService({ defaultWasmUrl: wasmUrl }));
+expose(createService({ defaultWasmUrl }));
