@@ -4,6 +4,7 @@
  * appended. Positions are drawn as fractions so one arbitrary serves files of any length.
  */
 import fc from 'fast-check';
+import { concat } from '../node/format-fixtures';
 
 /** A byte range of the file that is one unit (an archive record), for record-level mutations. */
 export interface Span {
@@ -59,16 +60,6 @@ export const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
 export const mutationsArb = fc.array(mutationArb, { minLength: 1, maxLength: 3 });
 
 const pick = (f: number, n: number) => Math.min(n - 1, Math.floor(f * n));
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 /**
  * Applies one mutation. Record mutations use the layout of the original file; after a mutation
