@@ -140,6 +140,22 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     };
   };
 
+  /**
+   * Runs SQL on the live connection once no restore is swapping it, then notes the write for the
+   * autosave (`exec` always counts as a write; `query` only when it changed rows).
+   */
+  const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault) => T, isWrite: boolean): Promise<T> => {
+    const v = need();
+    checkSql(sql);
+    checkParams(params);
+    await v.jobs.writeGate();
+    try {
+      return body(v);
+    } finally {
+      v.live.noteWrite(isWrite);
+    }
+  };
+
   return {
     store: () => vault?.store,
     open: (options) =>
@@ -148,30 +164,8 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         opening = open(options).finally(() => (opening = undefined));
         return opening;
       }),
-    exec: (sql: string, params?: SqlParams) =>
-      result(async () => {
-        const v = need();
-        checkSql(sql);
-        checkParams(params);
-        await v.jobs.writeGate();
-        try {
-          return v.live.conn.exec(sql, params);
-        } finally {
-          v.live.noteWrite(true);
-        }
-      }),
-    query: (sql: string, params?: SqlParams) =>
-      result(async () => {
-        const v = need();
-        checkSql(sql);
-        checkParams(params);
-        await v.jobs.writeGate();
-        try {
-          return v.live.conn.query(sql, params);
-        } finally {
-          v.live.noteWrite(false);
-        }
-      }),
+    exec: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.exec(sql, params), true)),
+    query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.query(sql, params), false)),
     flush: () => result(() => need().live.save()),
     info: () => result(() => info(need())),
     storage: () => result(storage),
