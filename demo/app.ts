@@ -2,7 +2,7 @@
  * The demo's shared state: which vault is open, and the events panels listen to so each can
  * refresh itself without knowing the others.
  */
-import { ErrorCode, PagevaultError, openVault, type Vault } from '../src/index';
+import { ErrorCode, PagevaultError, deleteVault, openVault, type Vault } from '../src/index';
 
 /**
  * - `vault`: a database was opened or closed.
@@ -16,8 +16,6 @@ export type AppEvent = 'vault' | 'data' | 'backups' | 'jobs' | 'databases';
 /** The IndexedDB name prefix pagevault uses for a vault's store. */
 export const DB_PREFIX = 'pagevault:';
 const LAST_OPENED_KEY = 'pagevault-demo:last-opened';
-/** How long a delete may stay blocked by another connection before we report it. */
-const BLOCKED_WAIT_MS = 3000;
 
 export class App {
   private current: Vault | undefined;
@@ -50,10 +48,13 @@ export class App {
     for (const event of events) this.events.dispatchEvent(new Event(event));
   }
 
-  /** Closes the open vault (if any) and opens `name`, creating it when new. */
-  async open(name: string): Promise<Vault> {
+  /**
+   * Closes the open vault (if any) and opens `name`, creating it when new.
+   * @throws STORAGE_LOST when the browser cleared its data (`acceptLoss` starts it empty), LOCKED, CORRUPT.
+   */
+  async open(name: string, options: { acceptLoss?: boolean } = {}): Promise<Vault> {
     await this.close();
-    const vault = await openVault({ name });
+    const vault = await openVault({ name, ...options });
     this.current = vault;
     localStorage.setItem(LAST_OPENED_KEY, name);
     this.emit('vault', 'databases', 'data', 'backups', 'jobs');
@@ -71,20 +72,14 @@ export class App {
     }
   }
 
-  /** Closes `name` if it is open, then deletes its IndexedDB database. */
+  /**
+   * Closes `name` if it is open here, then deletes it with everything stored for it.
+   * @throws LOCKED when it is open in another tab; STORAGE when IndexedDB refuses.
+   */
   async delete(name: string): Promise<void> {
     if (this.current?.name === name) await this.close();
     if (localStorage.getItem(LAST_OPENED_KEY) === name) localStorage.removeItem(LAST_OPENED_KEY);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await new Promise<void>((resolve, reject) => {
-      const request = indexedDB.deleteDatabase(DB_PREFIX + name);
-      request.onsuccess = () => resolve();
-      request.onerror = () => reject(new PagevaultError(ErrorCode.STORAGE, `Could not delete "${name}": ${request.error?.message ?? 'unknown error'}.`, { name }));
-      // A worker that just ended may still hold its connection for a moment: wait a little first.
-      request.onblocked = () => {
-        timer = setTimeout(() => reject(new PagevaultError(ErrorCode.LOCKED, `"${name}" is open in another tab; close it there first.`, { name })), BLOCKED_WAIT_MS);
-      };
-    }).finally(() => clearTimeout(timer));
+    await deleteVault(name);
     this.emit('databases');
   }
 

@@ -1,5 +1,5 @@
 /**
- * The demo page: mounts one panel per capability and reopens the database used last time.
+ * The demo page: mounts one panel per capability (the database panel reopens the one used last).
  * Each panel lives in demo/panels/ and talks to the others only through App events.
  */
 import { App } from './app';
@@ -13,7 +13,6 @@ import { mountRetentionPanel } from './panels/retention';
 import { mountSchedulePanel } from './panels/schedule';
 import { mountStoragePanel } from './panels/storage';
 import { mountUploadPanel } from './panels/upload';
-import { describeError } from './lib/feedback';
 
 const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
   ['panel-database', mountDatabasePanel],
@@ -41,10 +40,3 @@ app.on('vault', () => {
 });
 topDb.textContent = 'No database open';
 
-const last = app.lastOpened();
-if (last) {
-  app.open(last).catch((error: unknown) => {
-    const { code, message } = describeError(error);
-    topDb.textContent = `Could not reopen "${last}": ${code} ${message}`;
-  });
-}

@@ -226,6 +226,18 @@ const stages = {
     await deleteDatabase(`${DB}-copy`);
   },
 
+  async 'retention-applied'() {
+    const before = await catalog.locator('tbody tr').count();
+    const retention = panel(page, 'retention');
+    await retention.getByRole('button', { name: 'Apply now' }).click(); // previews, then asks
+    await page.locator('dialog[open]').waitFor();
+    const applied = await succeed(page, 'retention', () => answerDialog(page, 'Remove'));
+    const removed = Number(/Removed (\d+)/.exec(applied.text)?.[1]);
+    log(`retention: ${applied.text}`);
+    await page.waitForFunction(([n]) => document.querySelectorAll('#panel-catalog tbody tr').length === n, [before - removed]);
+    assert(removed > 0, 'the policy removed backups');
+  },
+
   async 'big-responsive'() {
     await openDatabase(page, `${DB}-big`);
     await generator.getByLabel('Amount').fill(String(BIG_MB));
@@ -257,6 +269,23 @@ const stages = {
     });
     assert(cancelled.tone === 'info' && cancelled.text.includes('cancelled'), `cancel reports the backup cancelled; page said: ${cancelled.text}`);
     await panel(page, 'history').locator('tbody .badge', { hasText: 'cancelled' }).first().waitFor();
+  },
+
+  async 'storage-lost'() {
+    // The browser evicts a vault's IndexedDB data (as under storage pressure) while the page is closed.
+    const lost = `${DB}-lost`;
+    await openDatabase(page, lost);
+    await runSql(page, 'CREATE TABLE kept (v)');
+    await succeed(page, 'database', () => panel(page, 'database').getByRole('button', { name: 'Save now' }).click());
+    await panel(page, 'database').getByRole('button', { name: 'Close' }).click();
+    await page.locator('[data-testid=open-db]').waitFor({ state: 'detached' });
+    await page.evaluate((name) => new Promise((resolve, reject) => Object.assign(indexedDB.deleteDatabase(name), { onsuccess: resolve, onerror: reject })), `pagevault:${lost}`);
+    await page.reload(); // reopens the database used last, and finds its data gone
+    await page.locator('#panel-database .status .code', { hasText: 'STORAGE_LOST' }).waitFor();
+    await h.shot('storage-lost-reported');
+    await panel(page, 'database').getByRole('button', { name: `Start "${lost}" empty` }).click();
+    await page.locator('[data-testid=open-db]', { hasText: lost }).waitFor();
+    await deleteDatabase(lost);
   },
 
   async final() {

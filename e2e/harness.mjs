@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { preview, runnerImport } from 'vite';
+import { createServer, preview, runnerImport } from 'vite';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const OUT = join(ROOT, 'e2e', 'out');
@@ -26,13 +26,17 @@ export function assert(condition, message) {
 export async function start() {
   // The same launch flags as the vitest browser project (vite.config.ts is TypeScript: load it through Vite).
   const { module: config } = await runnerImport(join(ROOT, 'vite.config.ts'));
-  const server = await preview({
-    root: join(ROOT, 'demo'),
-    configFile: false, // serving static files needs no config (and loading it drags in the test setup)
-    build: { outDir: join(ROOT, 'dist', 'demo') },
-    preview: { host: '127.0.0.1', port: 4173, strictPort: false, open: false },
-    logLevel: 'warn',
-  });
+  // E2E_SERVER=dev checks the same page under `npm run demo` (Vite dev server, unbundled worker).
+  const server =
+    process.env.E2E_SERVER === 'dev'
+      ? await (await createServer({ root: join(ROOT, 'demo'), configFile: join(ROOT, 'vite.config.ts'), server: { host: '127.0.0.1', port: 5173, strictPort: false }, logLevel: 'warn' })).listen()
+      : await preview({
+          root: join(ROOT, 'demo'),
+          configFile: false, // serving static files needs no config (and loading it drags in the test setup)
+          build: { outDir: join(ROOT, 'dist', 'demo') },
+          preview: { host: '127.0.0.1', port: 4173, strictPort: false, open: false },
+          logLevel: 'warn',
+        });
   const url = server.resolvedUrls.local[0];
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
@@ -82,7 +86,7 @@ export async function start() {
     },
     async stop() {
       await context.close().catch(() => undefined);
-      await new Promise((r) => server.httpServer.close(r));
+      await (server.close ? server.close() : new Promise((r) => server.httpServer.close(r)));
       rmSync(profile, { recursive: true, force: true });
       rmSync(downloads, { recursive: true, force: true });
     },

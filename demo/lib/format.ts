@@ -1,4 +1,5 @@
-/** How the demo writes sizes, times and counts for people. */
+/** How the demo writes sizes, times, counts and backups for people. */
+import type { BackupInfo } from '../../src/index';
 
 const UNITS = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
 
@@ -38,4 +39,15 @@ export function duration(ms: number): string {
 /** "bk-lx3k2-9f8e7d" -> "bk-lx3k2-9f8e" : ids are long; the tail is enough to tell them apart. */
 export function shortId(id: string): string {
   return id.length > 16 ? `${id.slice(0, 16)}…` : id;
+}
+
+export function methodLabel(b: BackupInfo): string {
+  const method = b.method === 'pages' ? 'page copy' : b.method;
+  if (b.auto === 'before-restore') return 'auto, before restore';
+  return b.scheduleId ? `${method}, ${b.scheduleId}` : method;
+}
+
+/** What a person calls a backup: its note, "undo point" for automatic ones, else its method. */
+export function backupName(b: BackupInfo): string {
+  return b.auto === 'before-restore' ? 'undo point' : (b.note ?? methodLabel(b));
 }

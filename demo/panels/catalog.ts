@@ -8,7 +8,7 @@ import type { App } from '../app';
 import { confirmAction } from '../lib/dialog';
 import { field, h, panel, table } from '../lib/dom';
 import { StatusLine, act } from '../lib/feedback';
-import { bytes, duration, shortId, when } from '../lib/format';
+import { backupName, bytes, duration, methodLabel, shortId, when } from '../lib/format';
 import { inspectView } from '../lib/inspect-view';
 import { restoreInto, restoreTables, restoreWithUndo } from '../lib/restore';
 
@@ -18,17 +18,6 @@ const FORMATS: readonly { value: DownloadFormat; label: string }[] = [
   { value: 'sqlite.gz', label: 'gzip’d SQLite file' },
   { value: 'sql', label: 'SQL dump' },
 ];
-
-function methodLabel(b: BackupInfo): string {
-  if (b.auto === 'before-restore') return 'auto, before restore';
-  if (b.scheduleId) return `${b.method === 'pages' ? 'page copy' : b.method}, ${b.scheduleId}`;
-  return b.method === 'pages' ? 'page copy' : b.method;
-}
-
-/** What a person calls a backup: its note, "undo point" for automatic ones, else its method. */
-function backupName(b: BackupInfo): string {
-  return b.auto === 'before-restore' ? 'undo point' : (b.note ?? methodLabel(b));
-}
 
 function noteLabel(b: BackupInfo): Node | string {
   return h('span', { class: 'note', title: b.note ?? '' }, b.auto === 'before-restore' ? 'undo point' : (b.note ?? ''));
@@ -53,7 +42,7 @@ function save(blob: Blob, filename: string): void {
 export function mountCatalogPanel(root: HTMLElement, app: App): void {
   panel(root, 'Backups', 'Newest first. Pick one, then act on it. Restores are checked first and can be undone.');
   const status = new StatusLine();
-  const list = h('div', { class: 'table-scroll catalog' });
+  const list = h('div', { class: 'table-scroll cards catalog' });
   const detail = h('div', { class: 'detail' });
   const selectedLabel = h('strong', {}, 'none');
   const button = (text: string, onClick: (id: string, el: HTMLButtonElement) => void, extra = '') => {

@@ -20,10 +20,22 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
   const current = h('div', { class: 'current-db' });
   const list = h('ul', { class: 'db-list', 'aria-label': 'Stored databases' });
 
-  const open = async (name: string, button: HTMLButtonElement | null) => {
+  const open = async (name: string, button: HTMLButtonElement | null, acceptLoss = false) => {
     status.busy(`Opening "${name}"…`);
-    const vault = await act(button, status, () => app.open(name));
-    if (vault) status.clear();
+    nameInput.value = name;
+    if (button) button.disabled = true;
+    try {
+      await app.open(name, acceptLoss ? { acceptLoss } : {});
+      status.clear();
+    } catch (error) {
+      if (status.error(error) !== 'STORAGE_LOST') return;
+      // The browser cleared this vault's data: say so, and let the person choose to start anew.
+      const fresh = h('button', { type: 'button' }, `Start "${name}" empty`);
+      fresh.addEventListener('click', () => void open(name, fresh, true));
+      status.element.append(' ', fresh);
+    } finally {
+      if (button) button.disabled = false; // list buttons are redrawn after a successful open anyway
+    }
   };
 
   form.addEventListener('submit', (event) => {
@@ -32,7 +44,7 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
   });
 
   const remove = async (name: string, button: HTMLButtonElement) => {
-    const sure = await confirmAction(`Delete "${name}"?`, 'The database and all of its backups are removed from this browser. This cannot be undone.', 'Delete database', true);
+    const sure = await confirmAction(`Delete "${name}"?`, 'The database and all of its backups are removed from this browser. Download the backups you want to keep first: this cannot be undone.', 'Delete database', true);
     if (!sure) return;
     status.busy(`Deleting "${name}"…`);
     const done = await act(button, status, async () => (await app.delete(name), true));
@@ -85,13 +97,13 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
     if (info?.dirty) setTimeout(() => void (app.vault === vault && renderCurrent()), DIRTY_POLL_MS);
   };
 
-  app.on('vault', () => {
-    if (app.vault) nameInput.value = app.vault.name;
-    void renderCurrent().then(renderList);
-  });
+  app.on('vault', () => void renderCurrent().then(renderList));
   app.on('data', () => void renderCurrent());
   app.on('databases', () => void renderList());
   root.append(form, current, h('h3', {}, 'Stored in this browser'), list, status.element);
   void renderCurrent();
   void renderList();
+  // Reopen the database used last, as an app would after a reload.
+  const last = app.lastOpened();
+  if (last) void open(last, openButton);
 }

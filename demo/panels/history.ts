@@ -19,7 +19,7 @@ export function mountHistoryPanel(root: HTMLElement, app: App): void {
   const head = panel(root, 'Job history', 'Every job and how it ended. Jobs cut short by a closed tab show as interrupted.');
   const status = new StatusLine();
   const refresh = h('button', { type: 'button', class: 'small' }, 'Refresh');
-  const list = h('div', { class: 'table-scroll history' });
+  const list = h('div', { class: 'table-scroll cards history' });
   let timer: ReturnType<typeof setTimeout> | undefined;
 
   const render = async () => {

@@ -2,12 +2,12 @@
  * Retention: which backups to keep (last N, daily, weekly, monthly, a size cap), previewed as a
  * dry run before anything is removed. Applied after scheduled backups, or now by hand.
  */
-import type { RetentionPolicy, RetentionResult } from '../../src/index';
+import type { BackupInfo, RetentionPolicy, RetentionResult } from '../../src/index';
 import type { App } from '../app';
 import { confirmAction } from '../lib/dialog';
 import { field, h, panel, table } from '../lib/dom';
 import { StatusLine, act } from '../lib/feedback';
-import { shortId } from '../lib/format';
+import { backupName, shortId, when } from '../lib/format';
 
 const MB = 1024 * 1024;
 const RULES = [
@@ -32,7 +32,7 @@ export function mountRetentionPanel(root: HTMLElement, app: App): void {
     h('div', { class: 'row compact' }, ...inputs.map((r) => field(r.label, r.input)), field('Max size (MB)', maxMb)),
   );
   const form = h('form', {}, fieldset, h('div', { class: 'actions' }, save, preview, apply), status.element);
-  const outcome = h('div', { class: 'table-scroll' });
+  const outcome = h('div', { class: 'table-scroll cards retention-outcome' });
 
   const policy = (): RetentionPolicy => {
     const result: Record<string, number> = {};
@@ -41,14 +41,20 @@ export function mountRetentionPanel(root: HTMLElement, app: App): void {
     return result as RetentionPolicy;
   };
 
-  const show = (result: RetentionResult, dryRun: boolean) => {
+  const show = (result: RetentionResult, dryRun: boolean, backups: readonly BackupInfo[]) => {
     const rows = [...result.removed.map((d) => ({ ...d, removed: true })), ...result.kept.map((d) => ({ ...d, removed: false }))];
+    // Name backups as the catalog does (ids are for machines), from the list taken before the run.
+    const known = new Map(backups.map((b) => [b.backupId, b]));
+    const name = (id: string) => {
+      const b = known.get(id);
+      return b ? `${backupName(b)} · ${when(b.createdAt)}` : shortId(id);
+    };
     outcome.replaceChildren(
       table(
         dryRun ? 'Retention preview' : 'Retention result',
         ['Backup', dryRun ? 'Would be' : 'Was', 'Why'],
         rows.map((d) => [
-          h('span', { class: 'mono', title: d.backupId }, shortId(d.backupId)),
+          h('span', { title: d.backupId }, name(d.backupId)),
           h('span', { class: `badge ${d.removed ? 'bad' : 'good'}` }, d.removed ? 'removed' : 'kept'),
           d.reason,
         ]),
@@ -73,30 +79,28 @@ export function mountRetentionPanel(root: HTMLElement, app: App): void {
     const done = await act(save, status, async () => (await vault.backup.setRetention(policy()), true));
     if (done) status.ok('Policy saved. It runs after each scheduled backup.');
   });
-  const run = async (dryRun: boolean, button: HTMLButtonElement) => {
+  /** Saves the form's policy (so what runs is what the form shows), then previews or applies it. */
+  const run = async (dryRun: boolean, button: HTMLButtonElement): Promise<RetentionResult | undefined> => {
     const vault = app.vault;
-    if (!vault) return;
-    // Save first, so what is previewed or applied is what the form shows.
-    const result = await act(button, status, async () => {
+    if (!vault) return undefined;
+    const done = await act(button, status, async () => {
       await vault.backup.setRetention(policy());
-      return vault.backup.applyRetention({ dryRun });
+      const backups = await vault.backup.list();
+      return { backups, result: await vault.backup.applyRetention({ dryRun }) };
     });
     if (!dryRun) app.emit('backups', 'jobs');
-    if (!result) return;
-    show(result, dryRun);
-    status.ok(`${dryRun ? 'Would remove' : 'Removed'} ${result.removed.length} backup${result.removed.length === 1 ? '' : 's'}; ${result.kept.length} kept.`);
+    if (!done) return undefined;
+    const { result, backups } = done;
+    show(result, dryRun, backups);
+    const n = result.removed.length;
+    status.ok(`${dryRun ? 'Would remove' : 'Removed'} ${n} backup${n === 1 ? '' : 's'}; ${result.kept.length} kept.`);
+    return result;
   };
   preview.addEventListener('click', () => void run(true, preview));
   apply.addEventListener('click', async () => {
-    const vault = app.vault;
-    if (!vault) return;
-    const plan = await act(apply, status, async () => {
-      await vault.backup.setRetention(policy());
-      return vault.backup.applyRetention({ dryRun: true });
-    });
+    const plan = await run(true, apply);
+    const n = plan?.removed.length ?? 0;
     if (!plan) return;
-    show(plan, true);
-    const n = plan.removed.length;
     if (n === 0) {
       status.ok('Nothing to remove: every backup is kept by the policy.');
       return;

@@ -30,7 +30,7 @@ export function mountSchedulePanel(root: HTMLElement, app: App): void {
     h('label', { class: 'check' }, verify, ' Verify each backup'),
   );
   const form = h('form', {}, fieldset, h('div', { class: 'actions' }, save), status.element);
-  const list = h('div', { class: 'table-scroll' });
+  const list = h('div', { class: 'table-scroll cards' });
 
   const syncKind = () => {
     everyField.hidden = kind.value !== 'every';
@@ -62,7 +62,7 @@ export function mountSchedulePanel(root: HTMLElement, app: App): void {
               return [
                 s.id,
                 s.every ? `every ${s.every}` : `daily at ${s.dailyAt ?? ''}`,
-                s.method + (s.verify ? ' + verify' : ''),
+                (s.method === 'pages' ? 'page copy' : 'VACUUM INTO') + (s.verify ? ', verified' : ''),
                 s.lastRunAt ? when(s.lastRunAt) : h('span', { class: 'muted' }, 'never'),
                 when(s.nextRunAt),
                 remove,
