@@ -115,6 +115,29 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
 }
 
 /**
+ * A promise that rejects with `WORKER` when the worker fails to load or dies with an uncaught
+ * error (Comlink would otherwise leave every pending call hanging). It never resolves.
+ */
+function workerFailure(worker: Worker, name: string): Promise<never> {
+  const failed = new Promise<never>((_resolve, reject) => {
+    const fail = (event: Event) => {
+      const detail = event instanceof ErrorEvent && event.message ? `: ${event.message}` : '';
+      reject(
+        new PagevaultError(
+          ErrorCode.WORKER,
+          `The pagevault worker for "${name}" failed${detail}. Check that its script and sql-wasm.wasm are served and allowed by your Content-Security-Policy (worker-src, script-src 'wasm-unsafe-eval'), or pass \`worker\` / \`wasmUrl\` to openVault.`,
+          { name },
+        ),
+      );
+    };
+    worker.addEventListener('error', fail, { once: true });
+    worker.addEventListener('messageerror', fail, { once: true });
+  });
+  failed.catch(() => undefined); // observed by the calls that race it
+  return failed;
+}
+
+/**
  * Opens (creating if needed) the database `name` in a new worker.
  * @throws LOCKED when another tab owns it past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
  *   STORAGE_LOST when this vault had data here that the browser has since cleared (open with
@@ -130,8 +153,9 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
   const remote: Remote<WorkerApi> = wrap<WorkerApi>(worker);
   let closed = false;
   const { worker: _worker, ...openOptions } = options;
+  const died = workerFailure(worker, options.name);
   try {
-    await unwrap(remote.open({ ...openOptions, expectExisting: options.acceptLoss !== true && hadData(options.name) }));
+    await Promise.race([unwrap(remote.open({ ...openOptions, expectExisting: options.acceptLoss !== true && hadData(options.name) })), died]);
     rememberData(options.name);
   } catch (error) {
     remote[releaseProxy]();
@@ -140,7 +164,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
   }
   const call = <T>(body: () => Promise<Result<T>>): Promise<T> => {
     if (closed) return Promise.reject(new PagevaultError(ErrorCode.CLOSED, `The vault "${options.name}" is closed.`, { name: options.name }));
-    return unwrap(body());
+    return Promise.race([unwrap(body()), died]);
   };
   const backup: BackupClient = {
     create: (request = {}) => {

@@ -32,6 +32,8 @@ export const ErrorCode = {
   CANCELLED: 'CANCELLED',
   /** A job was cut off by its worker ending (tab closed or reloaded); retry it. */
   INTERRUPTED: 'INTERRUPTED',
+  /** The worker could not start (blocked by a Content-Security-Policy, script or wasm not found) or died. */
+  WORKER: 'WORKER',
   /** The vault was closed, or its worker ended. */
   CLOSED: 'CLOSED',
   /** A file is not a backup pagevault can read. */

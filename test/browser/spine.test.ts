@@ -75,6 +75,13 @@ describe('the live database in a worker, persisted in IndexedDB', () => {
     await second.close();
   });
 
+  it('rejects with WORKER instead of hanging when the worker cannot start', async () => {
+    const script = URL.createObjectURL(new Blob(['throw new Error("cannot start")'], { type: 'text/javascript' }));
+    const worker = new Worker(script, { type: 'module' });
+    await rejectsWith(openVault({ name: uniqueName('no-worker'), worker }), 'WORKER');
+    URL.revokeObjectURL(script);
+  });
+
   it('frees the lock when the owning worker dies', async () => {
     const name = uniqueName('lock-dies');
     const worker = startWorker();
@@ -97,7 +104,7 @@ describe('the live database in a worker, persisted in IndexedDB', () => {
     await sleep(150);
     worker.terminate();
     await Promise.race([saving, sleep(50)]);
-    const again = await open(name);
+    const again = await open(name, { lockTimeoutMs: 5_000 });
     expect(await count(again)).toBe(1_000);
     const tables = await again.query<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name");
     // Old state (no "more" table) unless the save had already committed; never a mix.

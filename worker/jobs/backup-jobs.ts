@@ -241,7 +241,7 @@ export class BackupJobs {
       ctx.signal.throwIfAborted();
       const batchViews = views.slice(start, start + STAGE_BATCH);
       const batchKeys = keys.slice(start, start + STAGE_BATCH);
-      const fresh = await compressMissing(this.parts.store, batchViews, batchKeys, { pacer, signal: ctx.signal, check: true });
+      const fresh = await compressMissing(this.parts.store, batchViews, batchKeys, { signal: ctx.signal });
       let staged = await this.parts.store.stage(ctx.jobId, batchKeys, fresh);
       if (staged.missing.length > 0) {
         // A save collected chunks we counted on after we looked: supply them now.

@@ -11,6 +11,7 @@
 import { compressChunk, decompressChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
 import { ErrorCode, PagevaultError } from '../../src/errors';
+import { sharedCompressor } from '../pool/compressor';
 import type { ChunkStore } from '../store/chunk-store';
 import type { Manifest, StoredChunk } from '../store/schema';
 import { yieldToEventLoop } from './image';
@@ -40,32 +41,30 @@ export function toStored(key: string, plain: Uint8Array): StoredChunk {
 }
 
 /**
- * Compresses the chunks the store does not hold yet, yielding between chunks.
- * `check` re-decodes each compressed chunk and compares its hash before it may be stored
- * (restic's lesson: never trust the compressor's output blindly).
+ * Compresses the chunks the store does not hold yet, on the compression helpers (both cores,
+ * off the thread that serves queries), each result checked by decoding it again before it may
+ * be stored (restic's lesson: never trust the compressor's output blindly).
+ * @throws CORRUPT naming the chunk whose compressed form does not decode back to its bytes.
  */
 export async function compressMissing(
   store: ChunkStore,
   views: readonly Uint8Array[],
   keys: readonly string[],
-  options: { pacer?: Pacer; signal?: AbortSignal; check?: boolean; onChunk?: (done: number) => void } = {},
+  options: { signal?: AbortSignal } = {},
 ): Promise<StoredChunk[]> {
-  const pacer = options.pacer ?? new Pacer();
-  const fresh: StoredChunk[] = [];
-  const seen = new Set<string>();
-  for (let i = 0; i < views.length; i++) {
+  const wanted = new Map<string, Uint8Array>();
+  views.forEach((view, i) => {
     const key = keys[i]!;
-    if (!store.hasChunk(key) && !seen.has(key)) {
-      seen.add(key);
-      const stored = toStored(key, views[i]!);
-      if (options.check) await checkStored(stored, i);
-      fresh.push(stored);
-    }
-    options.onChunk?.(i + 1);
-    options.signal?.throwIfAborted();
-    await pacer.maybeYield();
-  }
-  return fresh;
+    if (!store.hasChunk(key) && !wanted.has(key)) wanted.set(key, view);
+  });
+  const entries = [...wanted];
+  const results = await sharedCompressor().compress(entries.map(([, view]) => view));
+  options.signal?.throwIfAborted();
+  return entries.map(([key, view], i) => {
+    const result = results[i]!;
+    if ('error' in result) throw damaged(key, keys.indexOf(key), result.error);
+    return { key, codec: result.codec, size: view.byteLength, data: owned(result.data) };
+  });
 }
 
 /** Decodes a stored chunk and checks it against its key. @throws CORRUPT */

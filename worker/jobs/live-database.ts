@@ -23,7 +23,9 @@ export class LiveDatabase {
   readonly mutex = new Mutex();
   private fingerprints: number[] = [];
   private keys: string[] = [];
-  private dirty = false;
+  /** Bumped by every noted write; the save that captured generation g makes `savedGeneration` g. */
+  private writeGeneration = 0;
+  private savedGeneration = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastChanges = 0;
   private saveError: PagevaultError | null = null;
@@ -62,7 +64,7 @@ export class LiveDatabase {
 
   /** True when committed changes wait for a save. */
   get isDirty(): boolean {
-    return this.dirty;
+    return this.writeGeneration !== this.savedGeneration;
   }
 
   /** The error of the last failed autosave, if the database has not been saved since. */
@@ -75,7 +77,7 @@ export class LiveDatabase {
     const changes = this.conn.totalChanges();
     if (!always && changes === this.lastChanges) return;
     this.lastChanges = changes;
-    this.dirty = true;
+    this.writeGeneration++;
     this.scheduleAutosave(this.autosaveMs);
   }
 
@@ -94,33 +96,32 @@ export class LiveDatabase {
       throw new PagevaultError(ErrorCode.BUSY, 'A transaction is open: commit or roll it back before saving.', {});
     }
     const hadHead = this.store.head(LIVE_HEAD) !== undefined;
-    if (!this.dirty && hadHead) return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
-    this.dirty = false;
-    try {
-      const image = this.conn.exportImage();
-      const pageSize = image.byteLength > 0 ? this.conn.pageSize : 0;
-      const views = splitImage(image);
-      const prints = views.map((view) => fingerprint(view));
-      const keys = await Promise.all(views.map((view, i) => (prints[i] === this.fingerprints[i] && this.keys[i] !== undefined ? this.keys[i]! : sha256Hex(view))));
-      const manifest = manifestFor(image, pageSize, keys);
-      const previous = this.store.head(LIVE_HEAD)?.manifest;
-      if (previous && sameImage(previous, manifest)) {
-        this.fingerprints = prints;
-        return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
-      }
-      // Checked: a compressor bug must fail this save, not corrupt the only copy (restic's lesson).
-      const fresh = await compressMissing(this.store, views, keys, { check: true });
-      const savedAt = Date.now();
-      const { written, bytesWritten } = await this.store.commit({ chunks: fresh, heads: new Map([[LIVE_HEAD, { manifest, savedAt }]]) });
+    if (!this.isDirty && hadHead) return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
+    // Dirty stays true until the commit (info() must not call a save in flight "saved"); a failed
+    // save leaves its generation unsaved, so the next save or autosave tries again.
+    const generation = this.writeGeneration;
+    const image = this.conn.exportImage();
+    const pageSize = image.byteLength > 0 ? this.conn.pageSize : 0;
+    const views = splitImage(image);
+    const prints = views.map((view) => fingerprint(view));
+    const keys = await Promise.all(views.map((view, i) => (prints[i] === this.fingerprints[i] && this.keys[i] !== undefined ? this.keys[i]! : sha256Hex(view))));
+    const manifest = manifestFor(image, pageSize, keys);
+    const previous = this.store.head(LIVE_HEAD)?.manifest;
+    if (previous && sameImage(previous, manifest)) {
       this.fingerprints = prints;
-      this.keys = keys;
-      this.savedAt = savedAt;
-      this.saveError = null;
-      return { chunksWritten: written, bytesWritten, durationMs: performance.now() - started };
-    } catch (error) {
-      this.dirty = true;
-      throw error;
+      this.savedGeneration = generation;
+      return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
     }
+    // Checked: a compressor bug must fail this save, not corrupt the only copy (restic's lesson).
+    const fresh = await compressMissing(this.store, views, keys);
+    const savedAt = Date.now();
+    const { written, bytesWritten } = await this.store.commit({ chunks: fresh, heads: new Map([[LIVE_HEAD, { manifest, savedAt }]]) });
+    this.fingerprints = prints;
+    this.keys = keys;
+    this.savedAt = savedAt;
+    this.savedGeneration = generation;
+    this.saveError = null;
+    return { chunksWritten: written, bytesWritten, durationMs: performance.now() - started };
   }
 
   /** Replaces the connection's database with `image`, already committed as the head `manifest`. */
@@ -128,7 +129,7 @@ export class LiveDatabase {
     this.conn.replace(image);
     this.remember(image, manifest);
     this.savedAt = savedAt;
-    this.dirty = false;
+    this.savedGeneration = this.writeGeneration;
     this.lastChanges = this.conn.totalChanges();
   }
 

@@ -1,0 +1,106 @@
+/**
+ * Compression spread over the machine's cores. Compressing is the slowest step of a cold save or
+ * backup (fflate ~20 MB/s per core in a Chromium worker), and while it runs in the database
+ * worker, the page's queries wait. Helpers take it off that thread and off one core.
+ *
+ * Invariants:
+ * - Results come back in request order, each checked (decoded and compared) by whoever made it.
+ * - Where helpers cannot start (no Worker in this realm, a Content-Security-Policy that forbids
+ *   them, a helper that crashed), the work runs inline: slower, never lost.
+ */
+import { compressChecked } from './compress-chunks';
+import type { CompressedChunk, CompressRequest, CompressResponse } from './protocol';
+import { spawnCompressor } from './spawn';
+
+/** Chunks per message: enough to amortise the round trip, small enough to spread the work. */
+const BATCH = 8;
+
+interface Helper {
+  readonly worker: Worker;
+  readonly pending: Map<number, (response: CompressResponse | Error) => void>;
+}
+
+export class Compressor {
+  private helpers: Helper[] = [];
+  private next = 0;
+  private nextId = 1;
+  private broken = false;
+
+  constructor(private readonly size: number) {}
+
+  /**
+   * Compressed stored forms of `chunks`, in order, each checked by decoding it again; a chunk
+   * whose output does not decode back is `{ error }` (the caller refuses to store it).
+   * Inline work yields to the event loop between batches, so queries keep being served.
+   */
+  async compress(chunks: readonly Uint8Array[]): Promise<CompressedChunk[]> {
+    const batches: (CompressedChunk[] | Promise<CompressedChunk[]>)[] = [];
+    for (let i = 0; i < chunks.length; i += BATCH) {
+      const batch = chunks.slice(i, i + BATCH);
+      const helper = this.helper();
+      if (helper) batches.push(this.send(helper, batch));
+      else {
+        batches.push(compressChecked(batch));
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    }
+    return (await Promise.all(batches)).flat();
+  }
+
+  close(): void {
+    for (const h of this.helpers) h.worker.terminate();
+    this.helpers = [];
+  }
+
+  private send(helper: Helper, chunks: Uint8Array[]): Promise<CompressedChunk[]> {
+    const id = this.nextId++;
+    // Copies, transferred: the caller's image stays intact and usable.
+    const copies = chunks.map((c) => c.slice());
+    return new Promise<CompressedChunk[]>((resolve) => {
+      helper.pending.set(id, (response) => resolve(response instanceof Error ? compressChecked(chunks) : [...response.results]));
+      helper.worker.postMessage({ id, chunks: copies } satisfies CompressRequest, copies.map((c) => c.buffer as ArrayBuffer));
+    });
+  }
+
+  private helper(): Helper | undefined {
+    if (this.broken || this.size < 1 || typeof Worker === 'undefined') return undefined;
+    if (this.helpers.length < this.size) {
+      try {
+        this.helpers.push(this.start());
+      } catch {
+        this.broken = true;
+        return undefined;
+      }
+    }
+    const helper = this.helpers[this.next++ % this.helpers.length];
+    return helper;
+  }
+
+  private start(): Helper {
+    const worker = spawnCompressor();
+    const helper: Helper = { worker, pending: new Map() };
+    worker.onmessage = (event: MessageEvent<CompressResponse>) => {
+      helper.pending.get(event.data.id)?.(event.data);
+      helper.pending.delete(event.data.id);
+    };
+    const fail = () => {
+      // The helper could not start or crashed: its batches run inline, later ones too.
+      this.broken = true;
+      for (const settle of helper.pending.values()) settle(new Error('compression helper failed'));
+      helper.pending.clear();
+      worker.terminate();
+    };
+    worker.onerror = fail;
+    worker.onmessageerror = fail;
+    return helper;
+  }
+}
+
+let shared: Compressor | undefined;
+
+/** The compressor of this database worker: one helper per core, at most 4. */
+export function sharedCompressor(): Compressor {
+  const cores = (globalThis.navigator as Navigator | undefined)?.hardwareConcurrency ?? 1;
+  shared ??= new Compressor(Math.max(1, Math.min(4, cores)));
+  return shared;
+}
