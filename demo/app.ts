@@ -16,6 +16,8 @@ export type AppEvent = 'vault' | 'data' | 'backups' | 'jobs' | 'databases';
 /** The IndexedDB name prefix pagevault uses for a vault's store. */
 export const DB_PREFIX = 'pagevault:';
 const LAST_OPENED_KEY = 'pagevault-demo:last-opened';
+/** How long opening waits for another owner of the name before it reports LOCKED. */
+const LOCK_WAIT_MS = 3000;
 
 export class App {
   private current: Vault | undefined;
@@ -54,7 +56,8 @@ export class App {
    */
   async open(name: string, options: { acceptLoss?: boolean } = {}): Promise<Vault> {
     await this.close();
-    const vault = await openVault({ name, ...options });
+    // A short wait for the lock: a job that just wrote this name (restore into it) may still hold it.
+    const vault = await openVault({ name, lockTimeoutMs: LOCK_WAIT_MS, ...options });
     this.current = vault;
     localStorage.setItem(LAST_OPENED_KEY, name);
     this.emit('vault', 'databases', 'data', 'backups', 'jobs');

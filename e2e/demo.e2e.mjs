@@ -141,6 +141,9 @@ const stages = {
     await zone.dispatchEvent('dragover', { dataTransfer });
     await zone.dispatchEvent('drop', { dataTransfer });
     await upload.locator('.drop-file', { hasText: basename(sealed) }).waitFor();
+    // Inspecting without the passphrase: the header says it is encrypted; the tables stay sealed.
+    await upload.getByRole('button', { name: 'Inspect file' }).click();
+    await upload.locator('.inspect dd', { hasText: 'yes' }).waitFor();
     await upload.getByLabel('Passphrase').fill('not the passphrase');
     const wrong = await settle(page, 'upload', () => upload.getByRole('button', { name: 'Upload' }).click());
     assert(wrong.tone === 'error' && wrong.code === 'WRONG_PASSPHRASE', `a wrong passphrase shows WRONG_PASSPHRASE, got ${wrong.code}: ${wrong.text}`);
@@ -306,6 +309,10 @@ try {
   failed = true;
   console.error(error instanceof Error ? error.stack : error);
   if (h.errors.length > 0) console.error(`console errors:\n${h.errors.join('\n')}`);
+  const said = await page
+    .evaluate(() => [...document.querySelectorAll('.status[data-tone]')].map((s) => `${s.closest('section')?.id}: [${s.dataset.tone}] ${s.textContent}`))
+    .catch(() => []);
+  if (said.length > 0) console.error(`what the panels said:\n${said.join('\n')}`);
   await page.screenshot({ path: join('e2e', 'out', 'failure.png'), fullPage: true }).catch(() => undefined);
 } finally {
   await h.stop();

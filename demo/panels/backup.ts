@@ -6,7 +6,7 @@ import { isPagevaultError, type CreateBackupRequest, type Progress, type TableSe
 import type { App } from '../app';
 import { field, h, panel } from '../lib/dom';
 import { ProgressBar, StatusLine } from '../lib/feedback';
-import { bytes, count, duration, shortId } from '../lib/format';
+import { bytes, count, duration } from '../lib/format';
 
 const PHASES: Readonly<Record<string, string>> = { copy: 'copying pages', vacuum: 'VACUUM INTO', store: 'storing chunks', verify: 'verifying', done: 'done' };
 
@@ -87,7 +87,8 @@ export function mountBackupPanel(root: HTMLElement, app: App): void {
       app.emit('jobs');
       const info = await vault.backup.wait(backupId);
       progress.set(100, `done · ${count(info.pageCount)} pages`);
-      status.ok(`Backup ${shortId(info.backupId)} of ${bytes(info.sizeBytes)} stored ${bytes(info.storedBytes)} of new chunks in ${duration(performance.now() - began)}.`);
+      const cost = info.storedBytes === 0 ? 'every chunk was already stored, so it took no extra space' : `it added ${bytes(info.storedBytes)} of new chunks`;
+      status.ok(`Backed up ${bytes(info.sizeBytes)}${info.partial ? ' (partial)' : ''} in ${duration(performance.now() - began)}: ${cost}${info.verifiedAt ? '; verified' : ''}.`);
     } catch (error) {
       if (isPagevaultError(error) && error.code === 'CANCELLED') status.info('Backup cancelled; nothing was kept.');
       else status.error(error);
