@@ -18,6 +18,8 @@ import type { Service } from '../../worker/service';
 
 const faults = installFaults();
 const totals = { points: 0, fails: 0, crashes: 0 };
+/** IndexedDB operations (requests and commits) each operation takes: its crash points. */
+const perOperation = new Map<string, number>();
 const FAIL_CODES = ['STORAGE', 'QUOTA_EXCEEDED'];
 
 let counter = 0;
@@ -87,6 +89,7 @@ describe('every IndexedDB operation failed or crashed in turn', () => {
         throw error;
       }
       expect(ref.operations).toBeGreaterThan(0);
+      perOperation.set(scenario.name, ref.operations);
       for (const effect of ['fail', 'crash'] as const) {
         for (let at = 1; ; at++) {
           const where = `${scenario.name}, ${effect} at operation ${at}`;
@@ -134,5 +137,5 @@ describe('every IndexedDB operation failed or crashed in turn', () => {
 });
 
 afterAll(() => {
-  console.log(`crash points: ${totals.points} (${totals.fails} failed operations, ${totals.crashes} crashes)`);
+  console.log(`crash points: ${totals.points} (${totals.fails} failed operations, ${totals.crashes} crashes); per operation ${JSON.stringify(Object.fromEntries(perOperation))}`);
 });
