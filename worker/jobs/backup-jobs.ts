@@ -233,7 +233,7 @@ export class BackupJobs {
     const pageSize = image.byteLength > 0 ? new DataView(image.buffer, image.byteOffset + 16, 2).getUint16(0) : 0;
     const views = splitImage(image);
     const keys = await Promise.all(views.map((view, i) => knownKey?.(i, view) ?? sha256Hex(view)));
-    const sha256 = await sha256Hex(image);
+    const sha256 = this.parts.store.knownImageHash(keys) ?? (await sha256Hex(image));
     const manifest = manifestFor(image, pageSize === 1 ? 65536 : pageSize, keys, sha256);
     const pacer = new Pacer();
     let storedBytes = 0;

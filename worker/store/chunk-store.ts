@@ -136,6 +136,18 @@ export class ChunkStore {
     return [...this.staging.values()];
   }
 
+  /**
+   * The image SHA-256 of a stored backup whose manifest lists exactly `keys`, if one exists.
+   * Sound because chunk keys are SHA-256s of their bytes: the same key list is the same image.
+   * Lets a backup of an unchanged database skip hashing the whole image again.
+   */
+  knownImageHash(keys: readonly string[]): string | undefined {
+    for (const { manifest } of this.backups.values()) {
+      if (manifest.sha256 !== undefined && manifest.chunks.length === keys.length && manifest.chunks.every((key, i) => key === keys[i])) return manifest.sha256;
+    }
+    return undefined;
+  }
+
   /** True when a chunk with this key is stored. */
   hasChunk(key: string): boolean {
     return this.present.has(key);
