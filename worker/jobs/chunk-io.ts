@@ -8,7 +8,7 @@
  * - Every chunk read back is decompressed with an output cap and re-hashed; a mismatch is
  *   `CORRUPT` naming the chunk, never a silently broken image.
  */
-import { compressChunk, decompressChunk } from '../../src/format/codec';
+import { compressChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sharedCompressor } from '../pool/compressor';
@@ -67,18 +67,6 @@ export async function compressMissing(
   });
 }
 
-/** Decodes a stored chunk and checks it against its key. @throws CORRUPT */
-export async function checkStored(chunk: StoredChunk, index: number): Promise<Uint8Array> {
-  let plain: Uint8Array;
-  try {
-    plain = decompressChunk(chunk.codec, chunk.data, chunk.size);
-  } catch (error) {
-    throw damaged(chunk.key, index, error instanceof Error ? error.message : String(error));
-  }
-  if ((await sha256Hex(plain)) !== chunk.key) throw damaged(chunk.key, index, 'its bytes do not match its SHA-256');
-  return plain;
-}
-
 function damaged(key: string, index: number, why: string): PagevaultError {
   return new PagevaultError(ErrorCode.CORRUPT, `Chunk ${index} (${key.slice(0, 12)}) is damaged: ${why}.`, { chunk: key, index });
 }
@@ -114,13 +102,19 @@ export async function readImage(
       }
       throw error;
     }
+    // Decoded on the helpers (both cores, off the query thread), then each re-hashed here.
+    const decoded = await sharedCompressor().decode(batch);
+    const hashes = await Promise.all(decoded.map((d) => ('plain' in d ? sha256Hex(d.plain) : undefined)));
     for (let j = 0; j < batch.length; j++) {
-      const plain = await checkStored(batch[j]!, start + j);
-      if (offset + plain.byteLength > image.byteLength) throw damaged(batch[j]!.key, start + j, 'the image is longer than its manifest says');
-      image.set(plain, offset);
-      offset += plain.byteLength;
-      await pacer.maybeYield();
+      const result = decoded[j]!;
+      const chunk = batch[j]!;
+      if ('error' in result) throw damaged(chunk.key, start + j, result.error);
+      if (hashes[j] !== chunk.key) throw damaged(chunk.key, start + j, 'its bytes do not match its SHA-256');
+      if (offset + result.plain.byteLength > image.byteLength) throw damaged(chunk.key, start + j, 'the image is longer than its manifest says');
+      image.set(result.plain, offset);
+      offset += result.plain.byteLength;
     }
+    await pacer.maybeYield();
     options.onChunk?.(Math.min(start + READ_BATCH, manifest.chunks.length), manifest.chunks.length);
     options.signal?.throwIfAborted();
   }

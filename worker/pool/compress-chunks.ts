@@ -1,15 +1,22 @@
 /**
- * Compresses chunks and checks each result by decoding it again and comparing bytes (restic's
- * lesson: a compressor bug must not reach the store). Runs in a helper worker, or inline.
+ * The work helpers do, also run inline where helpers cannot start: compress chunks (each result
+ * checked by decoding it again and comparing bytes: restic's lesson, a compressor bug must not
+ * reach the store), and decode stored chunks with their output capped at the declared size.
  */
 import { compressChunk, decompressChunk } from '../../src/format/codec';
-import type { CompressedChunk } from './protocol';
+import type { CompressedChunk, DecodedChunk, StoredForm } from './protocol';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** One stored form per chunk, each owning its buffer; a chunk whose output does not decode back is an error. */
 export function compressChecked(chunks: readonly Uint8Array[]): CompressedChunk[] {
@@ -18,9 +25,19 @@ export function compressChecked(chunks: readonly Uint8Array[]): CompressedChunk[
     try {
       if (!sameBytes(decompressChunk(codec, data, plain.byteLength), plain)) return { error: 'the compressed chunk does not decode to its bytes' };
     } catch (error) {
-      return { error: `the compressed chunk does not decode: ${error instanceof Error ? error.message : String(error)}` };
+      return { error: `the compressed chunk does not decode: ${reason(error)}` };
     }
-    const owned = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
-    return { codec, data: owned };
+    return { codec, data: ownBuffer(data) };
+  });
+}
+
+/** The plaintext of each stored chunk, owning its buffer, or why it does not decode. */
+export function decodeAll(chunks: readonly StoredForm[]): DecodedChunk[] {
+  return chunks.map((chunk) => {
+    try {
+      return { plain: ownBuffer(decompressChunk(chunk.codec, chunk.data, chunk.size)) };
+    } catch (error) {
+      return { error: reason(error) };
+    }
   });
 }

@@ -1,10 +1,10 @@
-/** Entry of a compression helper worker: compresses and checks chunks sent by a database worker. */
-import { compressChecked } from './compress-chunks';
-import type { CompressRequest, CompressResponse } from './protocol';
+/** Entry of a helper worker: compresses or decodes chunks for a database worker. */
+import { compressChecked, decodeAll } from './compress-chunks';
+import type { HelperRequest, HelperResponse } from './protocol';
 
-self.onmessage = (event: MessageEvent<CompressRequest>) => {
-  const { id, chunks } = event.data;
-  const results = compressChecked(chunks);
-  const transfer = results.flatMap((r) => ('data' in r ? [r.data.buffer as ArrayBuffer] : []));
-  (self as unknown as Worker).postMessage({ id, results } satisfies CompressResponse, transfer);
+self.onmessage = (event: MessageEvent<HelperRequest>) => {
+  const request = event.data;
+  const results = request.op === 'compress' ? compressChecked(request.chunks) : decodeAll(request.chunks);
+  const transfer = results.flatMap((r) => ('data' in r ? [r.data.buffer as ArrayBuffer] : 'plain' in r ? [r.plain.buffer as ArrayBuffer] : []));
+  (self as unknown as Worker).postMessage({ id: request.id, results } satisfies HelperResponse, transfer);
 };

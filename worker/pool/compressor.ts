@@ -8,8 +8,8 @@
  * - Where helpers cannot start (no Worker in this realm, a Content-Security-Policy that forbids
  *   them, a helper that crashed), the work runs inline: slower, never lost.
  */
-import { compressChecked } from './compress-chunks';
-import type { CompressedChunk, CompressRequest, CompressResponse } from './protocol';
+import { compressChecked, decodeAll } from './compress-chunks';
+import type { CompressedChunk, DecodedChunk, HelperRequest, HelperResponse, StoredForm } from './protocol';
 import { spawnCompressor } from './spawn';
 
 /** Chunks per message: enough to amortise the round trip, small enough to spread the work. */
@@ -17,7 +17,7 @@ const BATCH = 8;
 
 interface Helper {
   readonly worker: Worker;
-  readonly pending: Map<number, (response: CompressResponse | Error) => void>;
+  readonly pending: Map<number, (response: HelperResponse | Error) => void>;
 }
 
 export class Compressor {
@@ -31,20 +31,21 @@ export class Compressor {
   /**
    * Compressed stored forms of `chunks`, in order, each checked by decoding it again; a chunk
    * whose output does not decode back is `{ error }` (the caller refuses to store it).
-   * Inline work yields to the event loop between batches, so queries keep being served.
    */
-  async compress(chunks: readonly Uint8Array[]): Promise<CompressedChunk[]> {
-    const batches: (CompressedChunk[] | Promise<CompressedChunk[]>)[] = [];
-    for (let i = 0; i < chunks.length; i += BATCH) {
-      const batch = chunks.slice(i, i + BATCH);
-      const helper = this.helper();
-      if (helper) batches.push(this.send(helper, batch));
-      else {
-        batches.push(compressChecked(batch));
-        await new Promise((resolve) => setTimeout(resolve, 0));
-      }
-    }
-    return (await Promise.all(batches)).flat();
+  compress(chunks: readonly Uint8Array[]): Promise<CompressedChunk[]> {
+    return this.spread(chunks, (batch) => compressChecked(batch), (id, batch) => {
+      // Copies, transferred: the caller's image stays intact and usable.
+      const copies = batch.map((c) => c.slice());
+      return { message: { id, op: 'compress', chunks: copies }, transfer: copies.map((c) => c.buffer as ArrayBuffer) };
+    }) as Promise<CompressedChunk[]>;
+  }
+
+  /** The plaintext of each stored chunk, in order, or `{ error }` for one that does not decode. */
+  decode(chunks: readonly StoredForm[]): Promise<DecodedChunk[]> {
+    return this.spread(chunks, (batch) => decodeAll(batch), (id, batch) => {
+      const copies = batch.map((c) => ({ codec: c.codec, size: c.size, data: c.data.slice() }));
+      return { message: { id, op: 'decode', chunks: copies }, transfer: copies.map((c) => c.data.buffer as ArrayBuffer) };
+    }) as Promise<DecodedChunk[]>;
   }
 
   close(): void {
@@ -52,14 +53,34 @@ export class Compressor {
     this.helpers = [];
   }
 
-  private send(helper: Helper, chunks: Uint8Array[]): Promise<CompressedChunk[]> {
-    const id = this.nextId++;
-    // Copies, transferred: the caller's image stays intact and usable.
-    const copies = chunks.map((c) => c.slice());
-    return new Promise<CompressedChunk[]>((resolve) => {
-      helper.pending.set(id, (response) => resolve(response instanceof Error ? compressChecked(chunks) : [...response.results]));
-      helper.worker.postMessage({ id, chunks: copies } satisfies CompressRequest, copies.map((c) => c.buffer as ArrayBuffer));
-    });
+  /**
+   * Splits `items` into batches, sends each to the next helper (or runs it inline, yielding to the
+   * event loop between batches so queries keep being served) and joins the results in order.
+   */
+  private async spread<T>(
+    items: readonly T[],
+    inline: (batch: T[]) => (CompressedChunk | DecodedChunk)[],
+    toMessage: (id: number, batch: T[]) => { message: HelperRequest; transfer: ArrayBuffer[] },
+  ): Promise<(CompressedChunk | DecodedChunk)[]> {
+    const batches: ((CompressedChunk | DecodedChunk)[] | Promise<(CompressedChunk | DecodedChunk)[]>)[] = [];
+    for (let i = 0; i < items.length; i += BATCH) {
+      const batch = items.slice(i, i + BATCH);
+      const helper = this.helper();
+      if (!helper) {
+        batches.push(inline(batch));
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        continue;
+      }
+      const { message, transfer } = toMessage(this.nextId++, batch);
+      batches.push(
+        new Promise((resolve) => {
+          // A helper that fails hands its batch back to be done inline.
+          helper.pending.set(message.id, (response) => resolve(response instanceof Error ? inline(batch) : [...response.results]));
+          helper.worker.postMessage(message, transfer);
+        }),
+      );
+    }
+    return (await Promise.all(batches)).flat();
   }
 
   private helper(): Helper | undefined {
@@ -79,7 +100,7 @@ export class Compressor {
   private start(): Helper {
     const worker = spawnCompressor();
     const helper: Helper = { worker, pending: new Map() };
-    worker.onmessage = (event: MessageEvent<CompressResponse>) => {
+    worker.onmessage = (event: MessageEvent<HelperResponse>) => {
       helper.pending.get(event.data.id)?.(event.data);
       helper.pending.delete(event.data.id);
     };
