@@ -3,6 +3,8 @@ import initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { PagevaultError } from '../src/errors';
 import type { TableCount } from '../src/protocol';
+// The same row counts the worker records in backups (user tables only, `sqlite\_%` escaped).
+import { tableCounts as countTables } from '../worker/engine/sqlite';
 
 let sql: Promise<SqlJsStatic> | undefined;
 
@@ -43,12 +45,4 @@ export function checkImage(image: Uint8Array): Promise<{ tables: TableCount[] }>
 /** Row counts of every ordinary table, without the integrity check. */
 export function tableCounts(image: Uint8Array): Promise<TableCount[]> {
   return withImage(image, countTables);
-}
-
-function countTables(db: Database): TableCount[] {
-  const names = db.exec("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")[0]?.values ?? [];
-  return names.map(([name]) => {
-    const quoted = `"${String(name).replaceAll('"', '""')}"`;
-    return { name: String(name), rows: Number(db.exec(`SELECT count(*) FROM ${quoted}`)[0]?.values[0]?.[0] ?? 0) };
-  });
 }

@@ -27,7 +27,7 @@ import type { Manifest } from '../store/schema';
 import type { TablePlan } from '../engine/partial-copy';
 import { checkId, oneOf, optionalBoolean, optionalString } from '../validate';
 import { Care } from './care';
-import { compressMissing, Pacer, toStored } from './chunk-io';
+import { compressMissing, Pacer } from './chunk-io';
 import { manifestFor, splitImage, yieldToEventLoop } from './image';
 import type { Clock } from './clock';
 import type { LiveDatabase } from './live-database';
@@ -245,8 +245,9 @@ export class BackupJobs {
       let staged = await this.parts.store.stage(ctx.jobId, batchKeys, fresh);
       if (staged.missing.length > 0) {
         // A save collected chunks we counted on after we looked: supply them now.
-        const byKey = new Map(batchKeys.map((key, i) => [key, batchViews[i]!]));
-        const extra = staged.missing.map((key) => toStored(key, byKey.get(key)!));
+        const missing = new Set(staged.missing);
+        const indexes = batchKeys.flatMap((key, i) => (missing.has(key) ? [i] : []));
+        const extra = await compressMissing(this.parts.store, indexes.map((i) => batchViews[i]!), indexes.map((i) => batchKeys[i]!), { signal: ctx.signal });
         const again = await this.parts.store.stage(ctx.jobId, staged.missing, extra);
         staged = { bytesWritten: staged.bytesWritten + again.bytesWritten, missing: again.missing };
         if (again.missing.length > 0) throw new PagevaultError(ErrorCode.INTERNAL, 'Chunks vanished while being staged.', {});

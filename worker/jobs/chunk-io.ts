@@ -8,7 +8,6 @@
  * - Every chunk read back is decompressed with an output cap and re-hashed; a mismatch is
  *   `CORRUPT` naming the chunk, never a silently broken image.
  */
-import { compressChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sharedCompressor } from '../pool/compressor';
@@ -27,17 +26,6 @@ export class Pacer {
     await yieldToEventLoop();
     this.sliceStart = performance.now();
   }
-}
-
-/** A buffer that owns exactly its bytes, safe to structured-clone. */
-export function owned(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
-}
-
-/** Compresses one chunk into its stored form. */
-export function toStored(key: string, plain: Uint8Array): StoredChunk {
-  const { codec, data } = compressChunk(plain);
-  return { key, codec, size: plain.byteLength, data: owned(data) };
 }
 
 /**
@@ -63,7 +51,8 @@ export async function compressMissing(
   return entries.map(([key, view], i) => {
     const result = results[i]!;
     if ('error' in result) throw damaged(key, keys.indexOf(key), result.error);
-    return { key, codec: result.codec, size: view.byteLength, data: owned(result.data) };
+    // compressChecked hands back buffers that own exactly their bytes (safe to store).
+    return { key, codec: result.codec, size: view.byteLength, data: result.data };
   });
 }
 

@@ -26,7 +26,8 @@ import { dumpSql, runSqlDump } from '../engine/sql-dump';
 import type { BackupRecord, StoredChunk } from '../store/schema';
 import { checkId, oneOf, optionalInteger, optionalString } from '../validate';
 import type { BackupJobs } from './backup-jobs';
-import { owned, Pacer, readImage } from './chunk-io';
+import { owned } from '../pool/compress-chunks';
+import { Pacer, readImage } from './chunk-io';
 import type { JobContext } from './runner';
 
 const FORMATS: readonly DownloadFormat[] = ['archive', 'sqlite', 'sqlite.gz', 'sql'];

@@ -12,7 +12,8 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-function ownBuffer(bytes: Uint8Array): Uint8Array {
+/** A buffer that owns exactly its bytes, safe to transfer or structured-clone (a view would carry its whole buffer). */
+export function owned(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
 }
 
@@ -27,7 +28,7 @@ export function compressChecked(chunks: readonly Uint8Array[]): CompressedChunk[
     } catch (error) {
       return { error: `the compressed chunk does not decode: ${reason(error)}` };
     }
-    return { codec, data: ownBuffer(data) };
+    return { codec, data: owned(data) };
   });
 }
 
@@ -35,7 +36,7 @@ export function compressChecked(chunks: readonly Uint8Array[]): CompressedChunk[
 export function decodeAll(chunks: readonly StoredForm[]): DecodedChunk[] {
   return chunks.map((chunk) => {
     try {
-      return { plain: ownBuffer(decompressChunk(chunk.codec, chunk.data, chunk.size)) };
+      return { plain: owned(decompressChunk(chunk.codec, chunk.data, chunk.size)) };
     } catch (error) {
       return { error: reason(error) };
     }
