@@ -4,7 +4,7 @@
  * collection never has to look at another's manifests.
  */
 import type { DBSchema } from 'idb';
-import type { BackupInfo, JobRecord, Progress, RetentionPolicy, ScheduleInfo } from '../../src/protocol';
+import type { BackupInfo, JobRecord, Progress } from '../../src/protocol';
 
 /** Bumped when the object stores change; an older worker meeting a newer store stops with a clear error. */
 export const STORE_VERSION = 1;
@@ -54,13 +54,6 @@ export interface StoredJob extends JobRecord {
 export interface StagingRecord {
   readonly jobId: string;
   readonly keys: readonly string[];
-}
-
-export interface MetaValues {
-  /** Set at the first save; if the head is missing while this marker exists elsewhere, storage was lost. */
-  readonly createdAt: number;
-  readonly retention: RetentionPolicy;
-  readonly schedules: readonly ScheduleInfo[];
 }
 
 export interface VaultDB extends DBSchema {
