@@ -3,10 +3,11 @@
  * The main thread does no SQLite, hashing or compression work; it only sends messages.
  */
 import { proxy, releaseProxy, wrap, type Remote } from 'comlink';
-import { ErrorCode, PagevaultError, errorFromWire } from './errors';
+import { ErrorCode, PagevaultError, errorFromWire, isPagevaultError } from './errors';
 import { spawnWorker } from './spawn-worker';
 import { hadData, rememberData } from './vault-marker';
 import type {
+  CancelStatus,
   BackupInfo,
   BackupStatus,
   CreateBackupOptions,
@@ -14,6 +15,7 @@ import type {
   ExecResult,
   InspectResult,
   JobRecord,
+  LiveDownloadOptions,
   OpenOptions,
   Progress,
   RestoreOptions,
@@ -22,6 +24,7 @@ import type {
   RetentionPolicy,
   RetentionResult,
   Row,
+  SaveErrorEvent,
   SaveResult,
   ScheduleInfo,
   ScheduleOptions,
@@ -58,7 +61,7 @@ export interface BackupClient {
   /** Resolves when the backup succeeds; throws with the job's code (`CANCELLED`, `QUOTA_EXCEEDED`...) otherwise. */
   wait(backupId: string): Promise<BackupInfo>;
   /** Cancels a queued or running backup. @throws NOT_FOUND */
-  cancel(backupId: string): Promise<{ status: 'cancelled' | 'not running' }>;
+  cancel(backupId: string): Promise<{ status: CancelStatus }>;
   /** Completed backups, newest first. */
   list(): Promise<BackupInfo[]>;
   /** Every job (backup, restore, ...), newest first. */
@@ -101,8 +104,24 @@ export interface Vault {
   info(): Promise<VaultInfo>;
   /** Bytes used by the live database and by backups, and the origin's quota. */
   storage(): Promise<StorageReport>;
-  /** Flushes, stops running jobs, and ends the worker. Safe to call twice. */
-  close(): Promise<void>;
+  /**
+   * The live database as a file (`sqlite` by default, `sqlite.gz` or `sql`), from memory: works
+   * even when the browser cleared the store under an open vault (a last-chance download).
+   * @throws BUSY (open transaction), CLOSED
+   */
+  download(options?: LiveDownloadOptions): Promise<{ blob: Blob; filename: string }>;
+  /**
+   * Calls `listener` whenever a save fails (the autosave retries with backoff; `info().saveError`
+   * holds the last failure until a save succeeds). @returns a function that unsubscribes.
+   */
+  onSaveError(listener: (event: SaveErrorEvent) => void): () => void;
+  /**
+   * Rolls back an open transaction, saves everything committed, stops jobs and ends the worker.
+   * From the moment it is called every other call rejects with CLOSED. When the final save fails
+   * it rejects with that error and the vault stays open (retry, or `download()` the data);
+   * `{ force: true }` closes anyway, losing unsaved changes. Safe to call twice.
+   */
+  close(options?: { force?: boolean }): Promise<void>;
   readonly backup: BackupClient;
   readonly schedule: ScheduleClient;
 }
@@ -162,9 +181,25 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     worker.terminate();
     throw error;
   }
+  /** Set while close() runs: calls sent meanwhile reject at once, as the worker would. */
+  let closing = false;
+  let closingCall: Promise<void> | undefined;
   const call = <T>(body: () => Promise<Result<T>>): Promise<T> => {
-    if (closed) return Promise.reject(new PagevaultError(ErrorCode.CLOSED, `The vault "${options.name}" is closed.`, { name: options.name }));
+    if (closed || closing) return Promise.reject(new PagevaultError(ErrorCode.CLOSED, `The vault "${options.name}" is closed.`, { name: options.name }));
     return Promise.race([unwrap(body()), died]);
+  };
+  const saveErrorListeners = new Set<(event: SaveErrorEvent) => void>();
+  let subscribed: Promise<void> | undefined;
+  const onSaveError = (listener: (event: SaveErrorEvent) => void): (() => void) => {
+    saveErrorListeners.add(listener);
+    subscribed ??= call(() =>
+      remote.liveOnSaveError(
+        proxy((event: SaveErrorEvent) => {
+          for (const each of saveErrorListeners) each(event);
+        }),
+      ),
+    ).catch(() => undefined);
+    return () => void saveErrorListeners.delete(listener);
   };
   const backup: BackupClient = {
     create: (request = {}) => {
@@ -198,15 +233,28 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     flush: () => call(() => remote.flush()),
     info: () => call(() => remote.info()),
     storage: () => call(() => remote.storage()),
-    close: async () => {
-      if (closed) return;
-      try {
-        await unwrap(remote.close());
-      } finally {
+    download: (downloadOptions = {}) => call(() => remote.liveDownload(downloadOptions)),
+    onSaveError,
+    close: (closeOptions = {}) => {
+      if (closed) return Promise.resolve();
+      closingCall ??= (async () => {
+        closing = true;
+        try {
+          await Promise.race([unwrap(remote.close(closeOptions)), died]);
+        } catch (error) {
+          // The final save failed: the worker keeps the vault open, and so does this client.
+          if (!(isPagevaultError(error) && error.code === ErrorCode.WORKER)) {
+            closing = false;
+            throw error;
+          }
+        } finally {
+          closingCall = undefined;
+        }
         closed = true;
         remote[releaseProxy]();
         worker.terminate();
-      }
+      })();
+      return closingCall;
     },
     backup,
     schedule,

@@ -51,6 +51,27 @@ export interface VaultInfo {
   readonly savedAt: number | null;
   /** True when committed changes are waiting for the autosave. */
   readonly dirty: boolean;
+  /** The last failed save while unsaved changes remain (retried with backoff); null when saves succeed. */
+  readonly saveError: SaveErrorEvent | null;
+}
+
+/** A save that failed (autosave or flush); kept in `VaultInfo.saveError` until a save succeeds. */
+export interface SaveErrorEvent {
+  /** The error code of the failure (`QUOTA_EXCEEDED`, `STORAGE`, ...). */
+  readonly code: string;
+  readonly message: string;
+  /** When it failed (epoch ms). */
+  readonly at: number;
+  /** Failures in a row since the last successful save. */
+  readonly attempts: number;
+  /** When the autosave tries again, from `at` (backoff doubling from 1 s to 60 s). */
+  readonly retryInMs: number;
+}
+
+/** What `vault.download()` of the live database takes. */
+export interface LiveDownloadOptions {
+  /** `sqlite` (default), `sqlite.gz` or `sql`. */
+  readonly format?: 'sqlite' | 'sqlite.gz' | 'sql';
 }
 
 export interface SaveResult {
@@ -114,6 +135,12 @@ export interface CreateBackupOptions {
   /** A partial backup: only these tables (and the selected rows). */
   readonly tables?: TableSelection;
 }
+
+/**
+ * What `cancel()` found: `cancelled` (the job ended without its result: a cancelled backup is never
+ * listed), `completed` (its result was already being committed and landed), `not running`.
+ */
+export type CancelStatus = 'cancelled' | 'completed' | 'not running';
 
 export interface BackupStatus {
   readonly backupId: string;
@@ -283,7 +310,12 @@ export interface CoreApi {
   flush(): Promise<Result<SaveResult>>;
   info(): Promise<Result<VaultInfo>>;
   storage(): Promise<Result<StorageReport>>;
-  close(): Promise<Result<void>>;
+  /** `force`: close even when the final save fails (unsaved changes are then lost). */
+  close(options?: { readonly force?: boolean }): Promise<Result<void>>;
+  /** The live database as a file; works even when the store is gone (a last-chance download). */
+  liveDownload(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
+  /** Subscribes `listener` to failed saves. */
+  liveOnSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
 }
 
 /** The backup catalog: jobs, list, history, drop, restore. */
@@ -291,7 +323,7 @@ export interface BackupApi {
   backupCreate(options: CreateBackupOptions, onProgress?: ProgressListener): Promise<Result<{ backupId: string }>>;
   backupStatus(backupId: string): Promise<Result<BackupStatus>>;
   backupWait(backupId: string): Promise<Result<BackupInfo>>;
-  backupCancel(backupId: string): Promise<Result<{ status: 'cancelled' | 'not running' }>>;
+  backupCancel(backupId: string): Promise<Result<{ status: CancelStatus }>>;
   backupList(): Promise<Result<BackupInfo[]>>;
   backupHistory(): Promise<Result<JobRecord[]>>;
   backupDrop(backupId: string): Promise<Result<void>>;

@@ -9,6 +9,7 @@ import { SqliteConnection, loadSqlite } from './engine/sqlite';
 import { BackupJobs } from './jobs/backup-jobs';
 import type { Clock } from './jobs/clock';
 import { LiveDatabase } from './jobs/live-database';
+import { liveFile } from './jobs/live-export';
 import { acquireLock } from './lock';
 import { ChunkStore } from './store/chunk-store';
 import { LIVE_HEAD } from './store/schema';
@@ -47,18 +48,25 @@ async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
 }
 
 /** The worker's methods: the live database, the backup catalog, portable files, and care (verify, retention, schedules). */
-export type Service = CoreApi & BackupApi & PortableApi & CareApi & { readonly store: () => ChunkStore | undefined };
+export type Service = CoreApi & BackupApi & PortableApi & CareApi;
+
+/** What a call needs: `write` refuses once the store stopped serving; `read` still works then. */
+type Need = 'write' | 'read';
 
 export function createService(serviceOptions: ServiceOptions = {}): Service {
   let vault: OpenVault | undefined;
   let opening: Promise<VaultInfo> | undefined;
+  /** Set from the moment close() is called: every later call rejects with CLOSED. */
+  let closing: Promise<void> | undefined;
 
-  const need = (): OpenVault => {
-    if (!vault) throw new PagevaultError(ErrorCode.CLOSED, 'The vault is not open (it was closed, or openVault failed).', {});
-    // The store stepped aside (a newer schema in another tab, or the browser closed it): refuse
-    // writes the live database could no longer save, with the store's reason (asks for a reload).
+  const closed = () => new PagevaultError(ErrorCode.CLOSED, 'The vault is closed (or closing): open it again to use it.', {});
+  const need = (mode: Need = 'write'): OpenVault => {
+    if (!vault || closing) throw closed();
+    // The store stepped aside (a newer schema in another tab, or the browser cleared the site's
+    // data): refuse what the live database could no longer save, with the store's reason; reads
+    // and downloads of the in-memory database go on, so the app can offer a last-chance download.
     const stopped = vault.store.stoppedBy;
-    if (stopped) throw stopped;
+    if (stopped && mode === 'write') throw stopped;
     return vault;
   };
 
@@ -75,6 +83,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       estimate: { usageBytes: estimate?.usage ?? null, quotaBytes: estimate?.quota ?? null },
       savedAt: v.live.savedAt,
       dirty: v.live.isDirty,
+      saveError: v.live.saveError,
     };
   };
 
@@ -109,19 +118,46 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     }
   };
 
-  const close = async (): Promise<void> => {
+  /**
+   * Closes the vault: from the first moment every other call rejects with CLOSED; an open
+   * transaction is rolled back; everything committed before it is saved; then jobs stop and the
+   * worker lets go of the store and the lock. When that save fails, close() rejects with its error
+   * and the vault stays open (retry, or download the live database); `force` closes regardless.
+   */
+  const close = (options: { force?: unknown } = {}): Promise<void> => {
+    if (closing) return closing;
     const v = vault;
-    if (!v) return;
-    try {
-      await v.jobs.stop();
-      v.live.stop();
-      if (!v.live.conn.inTransaction()) await v.live.save();
-    } finally {
-      vault = undefined;
-      v.live.conn.close();
-      v.store.close();
-      v.release();
-    }
+    if (!v) return Promise.resolve();
+    const force = options?.force === true;
+    const done = (async () => {
+      await null; // `closing` is set before anything below runs
+      try {
+        v.live.conn.rollback();
+        if (!v.store.stoppedBy) await v.live.save();
+        else if (v.live.isDirty) throw v.store.stoppedBy;
+      } catch (error) {
+        if (!force) {
+          closing = undefined;
+          throw error;
+        }
+      }
+      try {
+        await v.jobs.stop();
+        v.live.stop();
+        // A job that ended meanwhile (a table restore) saved its own work; this is a last check.
+        if (v.live.isDirty && !v.store.stoppedBy && !force) await v.live.save();
+      } finally {
+        vault = undefined;
+        v.live.conn.close();
+        v.store.close();
+        v.release();
+      }
+    })();
+    closing = done.finally(() => {
+      if (vault === undefined) closing = undefined;
+    });
+    closing.catch(() => undefined);
+    return done;
   };
 
   const storage = async (): Promise<StorageReport> => {
@@ -145,10 +181,18 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
    * autosave (`exec` always counts as a write; `query` only when it changed rows).
    */
   const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault) => T, isWrite: boolean): Promise<T> => {
-    const v = need();
+    const v = need(isWrite ? 'write' : 'read');
     checkSql(sql);
     checkParams(params);
     await v.jobs.writeGate();
+    // close() may have begun while this call waited: it was not served, so it is not lost.
+    if (closing || vault !== v) throw closed();
+    const stopped = v.store.stoppedBy;
+    if (stopped) {
+      if (isWrite) throw stopped;
+      // The store is gone: reads only, so nothing is acknowledged that could not be saved.
+      return v.live.conn.readOnly(() => body(v));
+    }
     try {
       return body(v);
     } finally {
@@ -157,7 +201,6 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   };
 
   return {
-    store: () => vault?.store,
     open: (options) =>
       result(() => {
         if (vault || opening) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'This worker already serves a vault; start one worker per database.', {});
@@ -167,9 +210,21 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     exec: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.exec(sql, params), true)),
     query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.query(sql, params), false)),
     flush: () => result(() => need().live.save()),
-    info: () => result(() => info(need())),
+    info: () => result(() => info(need('read'))),
     storage: () => result(storage),
-    close: () => result(close),
+    close: (options) => result(() => close(options ?? {})),
+    liveDownload: (options) => result(() => {
+      const v = need('read');
+      return liveFile(v.name, v.live.conn, options ?? {});
+    }),
+    liveOnSaveError: (listener) =>
+      result(() => {
+        if (typeof listener !== 'function') throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'onSaveError takes a function.', {});
+        need('read').live.onSaveError((event) => {
+          // A listener whose page went away rejects; it is simply not called again.
+          Promise.resolve(listener(event)).catch(() => undefined);
+        });
+      }),
     ...bindJobs(need),
     ...bindPortable(need),
     ...bindCare(need),

@@ -16,7 +16,7 @@ import { sha256Hex } from '../../src/format/sha256';
 import { PageCopy } from '../../worker/engine/page-copy';
 import { loadSqlite, tableCounts } from '../../worker/engine/sqlite';
 import { readImage } from '../../worker/jobs/chunk-io';
-import { CHUNK_SIZE, fingerprint, splitImage } from '../../worker/jobs/image';
+import { CHUNK_SIZE, loadFingerprint, splitImage } from '../../worker/jobs/image';
 import { ChunkStore } from '../../worker/store/chunk-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
 import { defaultWasmUrl } from '../../worker/wasm-url';
@@ -98,6 +98,7 @@ const api = {
   async savePieces(): Promise<Record<string, number>> {
     const [image, exportMs] = time(() => need().export());
     const views = splitImage(image);
+    const fingerprint = await loadFingerprint();
     const [, fingerprintAllMs] = time(() => views.map((view) => fingerprint(view)));
     const [, sha256OneMs] = await timeAsync(() => sha256Hex(views[0]!));
     const [, sha256AllMs] = await timeAsync(() => Promise.all(views.map((view) => sha256Hex(view))));

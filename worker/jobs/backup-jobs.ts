@@ -14,6 +14,7 @@ import { sha256Hex } from '../../src/format/sha256';
 import type {
   BackupInfo,
   BackupStatus,
+  CancelStatus,
   CreateBackupOptions,
   JobRecord,
   ProgressListener,
@@ -152,8 +153,7 @@ export class BackupJobs {
       if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `The new backup failed verification: ${report.reason}`, { backupId });
       info = { ...info, verifiedAt: Date.now() };
     }
-    ctx.signal.throwIfAborted();
-    await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] });
+    await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] }, { signal: ctx.signal });
     return info;
   }
 
@@ -298,7 +298,7 @@ export class BackupJobs {
     });
   }
 
-  async cancel(backupId: unknown): Promise<{ status: 'cancelled' | 'not running' }> {
+  async cancel(backupId: unknown): Promise<{ status: CancelStatus }> {
     const id = checkId(backupId, 'backupId');
     const job = await this.jobFor(id);
     return { status: await this.runner.cancel(job.jobId) };

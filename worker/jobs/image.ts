@@ -6,6 +6,7 @@
  * ~17 MB/s for 4 KiB records), small enough that a one-row change rewrites little.
  * Incremental files go further and travel as pages (see src/format).
  */
+import { createXXHash128 } from 'hash-wasm';
 import type { Manifest } from '../store/schema';
 
 export const CHUNK_SIZE = 64 * 1024;
@@ -19,28 +20,26 @@ export function splitImage(image: Uint8Array, chunkSize: number = CHUNK_SIZE): U
   return views;
 }
 
+/** Tells changed chunks from unchanged ones without SHA-256. */
+export type Fingerprint = (bytes: Uint8Array) => string;
+
+let fingerprintPromise: Promise<Fingerprint> | undefined;
+
 /**
- * A fast 64-bit fingerprint of `bytes` (two independent 32-bit multiply-xor lanes over 32-bit
- * words). Used only to skip SHA-256 for chunks that did not change since the last save; a chunk
- * whose fingerprint differs is hashed with SHA-256, which names it. Not a security boundary: the
- * bytes are the application's own, and every backup's image SHA-256 is computed over the real
- * bytes, so a collision would be caught by verification rather than pass silently.
+ * A 128-bit XXH3 fingerprint (hash-wasm, WebAssembly), loaded once per worker. Used only to skip
+ * SHA-256 for chunks that did not change since the last save: two different 64 KiB chunks share a
+ * fingerprint with probability about 2^-128 for data that is not crafted to collide (XXH3 is not a
+ * cryptographic hash: an application that stores adversarial bytes still gets every backup's image
+ * SHA-256 computed over the real bytes). Measured on a 2-core VM (Node, 100 MB): 27-33 ms, against
+ * 57-63 ms for the hand-written 53-bit fingerprint it replaced and ~125 ms for SHA-256.
  */
-export function fingerprint(input: Uint8Array): number {
-  // Int32Array views need 4-byte alignment; chunk views of a fresh image always have it.
-  const bytes = input.byteOffset % 4 === 0 ? input : input.slice();
-  const words = bytes.byteLength >>> 2;
-  const view = new Int32Array(bytes.buffer, bytes.byteOffset, words);
-  let a = 0x9e3779b1 ^ bytes.byteLength;
-  let b = 0x85ebca77;
-  for (let i = 0; i < words; i++) {
-    const w = view[i]!;
-    a = Math.imul(a ^ w, 0x01000193);
-    b = Math.imul((b << 5) | (b >>> 27), 0x5bd1e995) ^ w;
-  }
-  for (let i = words << 2; i < bytes.byteLength; i++) a = Math.imul(a ^ bytes[i]!, 0x01000193);
-  // 53 bits of the two lanes, as one exact JavaScript number.
-  return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
+export function loadFingerprint(): Promise<Fingerprint> {
+  fingerprintPromise ??= createXXHash128().then((hasher) => (bytes: Uint8Array) => {
+    hasher.init();
+    hasher.update(bytes);
+    return hasher.digest('hex');
+  });
+  return fingerprintPromise;
 }
 
 /** Facts about an image read from its SQLite header, with the manifest fields they fill. */

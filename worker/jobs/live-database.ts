@@ -3,38 +3,47 @@
  *
  * Invariants:
  * - A save captures the database between transactions (never a half transaction) and writes only
- *   the chunks whose bytes changed, plus the new head, in one strict transaction.
+ *   the chunks whose bytes changed, plus the new head, in one strict transaction whose commit
+ *   re-checks, inside the store's lock, that every chunk the head names is stored or supplied.
  * - Saves run one at a time; a restore holds the same mutex, so no save interleaves with a swap.
- * - Autosave runs `autosaveMs` after the last committed write, and retries later while a
- *   transaction is open.
+ * - Every statement that changed the database file marks it dirty (`noteWrite`); autosave runs
+ *   `autosaveMs` after the last one, retries later while a transaction is open, and retries a
+ *   failed save with backoff, reporting each failure to `onSaveError` listeners and `saveError`.
  */
-import { ErrorCode, PagevaultError } from '../../src/errors';
-import type { SaveResult } from '../../src/protocol';
+import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
+import type { SaveErrorEvent, SaveResult } from '../../src/protocol';
 import { sha256Hex } from '../../src/format/sha256';
-import type { SqliteConnection } from '../engine/sqlite';
+import { SqliteConnection } from '../engine/sqlite';
 import { Mutex } from '../mutex';
 import type { ChunkStore } from '../store/chunk-store';
 import { LIVE_HEAD, type Manifest } from '../store/schema';
 import { compressMissing, readImage } from './chunk-io';
-import { fingerprint, manifestFor, splitImage } from './image';
+import { loadFingerprint, manifestFor, splitImage, type Fingerprint } from './image';
+
+/** First retry of a failed autosave; doubles per failure up to `MAX_RETRY_MS`. */
+const FIRST_RETRY_MS = 1_000;
+const MAX_RETRY_MS = 60_000;
 
 export class LiveDatabase {
   /** Held by saves and by restores (which replace the connection). */
   readonly mutex = new Mutex();
-  private fingerprints: number[] = [];
+  private fingerprints: string[] = [];
   private keys: string[] = [];
   /** Bumped by every noted write; the save that captured generation g makes `savedGeneration` g. */
   private writeGeneration = 0;
   private savedGeneration = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private lastChanges = 0;
-  private saveError: PagevaultError | null = null;
+  private lastMark = '';
+  private failure: SaveErrorEvent | null = null;
+  private readonly listeners = new Set<(event: SaveErrorEvent) => void>();
+  private stopped = false;
   savedAt: number | null;
 
   private constructor(
     readonly conn: SqliteConnection,
     private readonly store: ChunkStore,
     private readonly autosaveMs: number,
+    private readonly fingerprint: Fingerprint,
     savedAt: number | null,
   ) {
     this.savedAt = savedAt;
@@ -47,9 +56,9 @@ export class LiveDatabase {
   static async open(store: ChunkStore, openConnection: (image?: Uint8Array) => SqliteConnection, autosaveMs: number): Promise<LiveDatabase> {
     const head = store.head(LIVE_HEAD);
     const image = head ? await readImage(store, head.manifest) : undefined;
-    const live = new LiveDatabase(openConnection(image), store, autosaveMs, head?.savedAt ?? null);
+    const live = new LiveDatabase(openConnection(image), store, autosaveMs, await loadFingerprint(), head?.savedAt ?? null);
     if (head && image) live.remember(image, head.manifest);
-    live.lastChanges = live.conn.totalChanges();
+    live.lastMark = live.conn.changeMark();
     return live;
   }
 
@@ -59,7 +68,7 @@ export class LiveDatabase {
    */
   readonly savedKey = (index: number, view: Uint8Array): string | undefined => {
     const key = this.keys[index];
-    return key !== undefined && this.fingerprints[index] === fingerprint(view) ? key : undefined;
+    return key !== undefined && this.fingerprints[index] === this.fingerprint(view) ? key : undefined;
   };
 
   /** True when committed changes wait for a save. */
@@ -67,18 +76,30 @@ export class LiveDatabase {
     return this.writeGeneration !== this.savedGeneration;
   }
 
-  /** The error of the last failed autosave, if the database has not been saved since. */
-  get lastSaveError(): PagevaultError | null {
-    return this.saveError;
+  /** The last failed save, while the database has not been saved since; null otherwise. */
+  get saveError(): SaveErrorEvent | null {
+    return this.failure;
   }
 
-  /** Call after anything that may have written; schedules the autosave. */
+  /** Calls `listener` on every failed save (autosave or not). @returns a function that unsubscribes. */
+  onSaveError(listener: (event: SaveErrorEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Call after anything that may have written; schedules the autosave. `always` counts the call
+   * as a write without asking SQLite (exec); otherwise it is one when the change mark moved
+   * (rows, schema, header pragmas, VACUUM: see `SqliteConnection.changeMark`).
+   */
   noteWrite(always: boolean): void {
-    const changes = this.conn.totalChanges();
-    if (!always && changes === this.lastChanges) return;
-    this.lastChanges = changes;
+    const mark = this.conn.changeMark();
+    if (!always && mark === this.lastMark) return;
+    this.lastMark = mark;
     this.writeGeneration++;
-    this.scheduleAutosave(this.autosaveMs);
+    // After a failed save, writes do not bring the retry forward: the backoff holds.
+    const backoff = this.failure ? this.failure.at + this.failure.retryInMs - Date.now() : 0;
+    this.scheduleAutosave(Math.max(this.autosaveMs, backoff));
   }
 
   /**
@@ -91,6 +112,17 @@ export class LiveDatabase {
 
   /** Saves, for use by code that already holds the mutex (restore). */
   async saveNow(): Promise<SaveResult> {
+    try {
+      const result = await this.saveUnreported();
+      this.failure = null;
+      return result;
+    } catch (error) {
+      if (!(error instanceof PagevaultError && error.code === ErrorCode.BUSY)) this.report(error);
+      throw error;
+    }
+  }
+
+  private async saveUnreported(): Promise<SaveResult> {
     const started = performance.now();
     if (this.conn.inTransaction()) {
       throw new PagevaultError(ErrorCode.BUSY, 'A transaction is open: commit or roll it back before saving.', {});
@@ -103,7 +135,7 @@ export class LiveDatabase {
     const image = this.conn.exportImage();
     const pageSize = image.byteLength > 0 ? this.conn.pageSize : 0;
     const views = splitImage(image);
-    const prints = views.map((view) => fingerprint(view));
+    const prints = views.map((view) => this.fingerprint(view));
     const keys = await Promise.all(views.map((view, i) => (prints[i] === this.fingerprints[i] && this.keys[i] !== undefined ? this.keys[i]! : sha256Hex(view))));
     const manifest = manifestFor(image, pageSize, keys);
     const previous = this.store.head(LIVE_HEAD)?.manifest;
@@ -112,48 +144,88 @@ export class LiveDatabase {
       this.savedGeneration = generation;
       return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
     }
+    // "Already stored" is a hint: the commit re-checks inside the store's lock and asks `supply`
+    // for any chunk collected since (a drop or a job's cleanup freed its last other holder).
     // Checked: a compressor bug must fail this save, not corrupt the only copy (restic's lesson).
     const fresh = await compressMissing(this.store, views, keys);
+    const byKey = new Map(keys.map((key, i) => [key, views[i]!]));
+    const supply = (missing: readonly string[]) =>
+      compressMissing(
+        this.store,
+        missing.map((key) => byKey.get(key)!),
+        missing,
+      );
     const savedAt = Date.now();
-    const { written, bytesWritten } = await this.store.commit({ chunks: fresh, heads: new Map([[LIVE_HEAD, { manifest, savedAt }]]) });
+    const { written, bytesWritten } = await this.store.commit({ chunks: fresh, heads: new Map([[LIVE_HEAD, { manifest, savedAt }]]) }, { supply });
     this.fingerprints = prints;
     this.keys = keys;
     this.savedAt = savedAt;
     this.savedGeneration = generation;
-    this.saveError = null;
     return { chunksWritten: written, bytesWritten, durationMs: performance.now() - started };
   }
 
-  /** Replaces the connection's database with `image`, already committed as the head `manifest`. */
-  replace(image: Uint8Array, manifest: Manifest, savedAt: number): void {
-    this.conn.replace(image);
+  /** Opens `image` in a new connection of the same SQLite (for `adopt`). @throws CORRUPT, SQLITE */
+  openImage(image: Uint8Array): SqliteConnection {
+    return SqliteConnection.open(this.conn.sql, image);
+  }
+
+  /**
+   * Makes `next` (already open on `image`) the live connection after `image` was committed as
+   * the head `manifest`. Never throws: a restore opens `next` before it commits, so nothing can
+   * fail between the commit and the swap (a failure there would let the next save write the old
+   * image back over the restore).
+   */
+  adopt(next: SqliteConnection, image: Uint8Array, manifest: Manifest, savedAt: number): void {
+    this.conn.adopt(next);
     this.remember(image, manifest);
     this.savedAt = savedAt;
     this.savedGeneration = this.writeGeneration;
-    this.lastChanges = this.conn.totalChanges();
+    this.failure = null;
+    this.lastMark = this.conn.changeMark();
   }
 
-  /** Stops the autosave timer (close). */
+  /** Stops the autosave timer for good (close). */
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
 
+  /** Undoes `stop` (a close whose final save failed leaves the vault open). */
+  resume(): void {
+    this.stopped = false;
+    if (this.isDirty) this.scheduleAutosave(this.autosaveMs);
+  }
+
   private remember(image: Uint8Array, manifest: Manifest): void {
-    this.fingerprints = splitImage(image).map((view) => fingerprint(view));
+    this.fingerprints = splitImage(image).map((view) => this.fingerprint(view));
     this.keys = [...manifest.chunks];
   }
 
+  private report(error: unknown): void {
+    const wire = errorToWire(error);
+    const attempts = (this.failure?.attempts ?? 0) + 1;
+    const retryInMs = Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempts - 1));
+    this.failure = { code: wire.code, message: wire.message, at: Date.now(), attempts, retryInMs };
+    for (const listener of this.listeners) {
+      try {
+        listener(this.failure);
+      } catch {
+        // A listener's failure is its own; saving goes on.
+      }
+    }
+    if (this.isDirty) this.scheduleAutosave(retryInMs);
+  }
+
   private scheduleAutosave(delayMs: number): void {
+    if (this.stopped) return;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.save().catch((error: unknown) => {
-        if (error instanceof PagevaultError && error.code === ErrorCode.BUSY) {
-          this.scheduleAutosave(Math.max(this.autosaveMs, 50));
-          return;
-        }
-        this.saveError = error instanceof PagevaultError ? error : new PagevaultError(ErrorCode.INTERNAL, String(error));
+        // BUSY: a transaction is open; try again soon. Other failures were reported (and a retry
+        // with backoff scheduled) by saveNow.
+        if (error instanceof PagevaultError && error.code === ErrorCode.BUSY) this.scheduleAutosave(Math.max(this.autosaveMs, 50));
       });
     }, delayMs);
   }

@@ -127,7 +127,7 @@ export function restoreTables(jobs: BackupJobs, record: BackupRecord, image: Uin
         live.noteWrite(true);
         await live.saveNow();
       } catch (error) {
-        if (replaced && head) live.replace(before, head.manifest, head.savedAt);
+        if (replaced && head) live.adopt(live.openImage(before), before, head.manifest, head.savedAt);
         await store.commit({ backups: new Map([[previousId, null]]) }).catch(() => undefined);
         throw error;
       }

@@ -61,8 +61,16 @@ export class PortableFiles {
     const stamp = new Date(record.info.createdAt).toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
     const filename = `${this.parts.name}-${stamp}${base ? '-incremental' : ''}.${EXTENSIONS[format]}`;
     const type = format === 'sql' ? 'application/sql' : format === 'sqlite.gz' ? 'application/gzip' : 'application/octet-stream';
-    const blobParts = format === 'archive' ? await this.archiveParts(record, base, passphrase) : await this.plainParts(record, format);
-    return { blob: new Blob(blobParts as BlobPart[], { type }), filename };
+    // Held while read: a drop or a retention sweep meanwhile takes the backup out of the catalog,
+    // but its chunks stay until this download has read them.
+    const holds = [await this.parts.store.hold(id)];
+    try {
+      if (base) holds.push(await this.parts.store.hold(base.info.backupId));
+      const blobParts = format === 'archive' ? await this.archiveParts(record, base, passphrase) : await this.plainParts(record, format);
+      return { blob: new Blob(blobParts as BlobPart[], { type }), filename };
+    } finally {
+      for (const held of holds) await held.release();
+    }
   }
 
   private async plainParts(record: BackupRecord, format: Exclude<DownloadFormat, 'archive'>): Promise<Uint8Array[] | string[]> {
@@ -188,7 +196,7 @@ export class PortableFiles {
         tables: check.tables,
         ...(received.partial ? { partial: true } : {}),
       };
-      await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] });
+      await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] }, { signal: ctx.signal });
       return { backupId };
     });
     return done;

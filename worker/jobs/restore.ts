@@ -29,19 +29,26 @@ export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): 
   if (!record) throw notFound(backupId);
   const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
   const { done } = await jobs.runner.enqueue('restore', { backupId }, async (ctx) => {
-    const image = await readImage(store, record.manifest, {
-      signal: ctx.signal,
-      checkImageHash: true,
-      onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
-    });
-    const check = checkImage(sql, image);
-    if (check.integrity !== 'ok') {
-      throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
+    // Held while it is read and swapped in: NOT_FOUND if a drop got there first (later drops are
+    // refused while this job uses the backup).
+    const held = await store.hold(backupId);
+    try {
+      const image = await readImage(store, held.manifest, {
+        signal: ctx.signal,
+        checkImageHash: true,
+        onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
+      });
+      const check = checkImage(sql, image);
+      if (check.integrity !== 'ok') {
+        throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
+      }
+      ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
+      ctx.signal.throwIfAborted();
+      if (tables) return await restoreTables(jobs, record, image, tables, ctx);
+      return await (into === undefined || into === name ? swapLive(jobs, record, image, ctx) : restoreInto(jobs, into, record));
+    } finally {
+      await held.release();
     }
-    ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
-    ctx.signal.throwIfAborted();
-    if (tables) return restoreTables(jobs, record, image, tables, ctx);
-    return into === undefined || into === name ? swapLive(jobs, record, image, ctx) : restoreInto(jobs, into, record);
   });
   return done;
 }
@@ -62,8 +69,16 @@ function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx
         backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
       }
       const head = { manifest: record.manifest, savedAt: now };
-      await store.commit({ heads: new Map([[LIVE_HEAD, head]]), backups, releaseStaging: [ctx.jobId] });
-      live.replace(image, record.manifest, now);
+      // Opened before the commit: once the new head is committed, nothing may fail before the
+      // live connection holds it (else the next save would write the old image back over it).
+      const next = live.openImage(image);
+      try {
+        await store.commit({ heads: new Map([[LIVE_HEAD, head]]), backups, releaseStaging: [ctx.jobId] }, { signal: ctx.signal });
+      } catch (error) {
+        next.close();
+        throw error;
+      }
+      live.adopt(next, image, record.manifest, now);
       return backups.size > 0 ? { previousBackupId: previousId } : {};
     }),
   );

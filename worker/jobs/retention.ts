@@ -178,8 +178,7 @@ export async function applyRetention(jobs: BackupJobs, options: { dryRun?: unkno
   const { done } = await jobs.runner.enqueue('retention', {}, async (ctx) => {
     const plan = planNow(jobs, policy);
     ctx.progress('remove', 0, plan.removed.length, 'chunks');
-    ctx.signal.throwIfAborted();
-    if (plan.removed.length > 0) await jobs.parts.store.commit({ backups: new Map(plan.removed.map((r) => [r.backupId, null])) });
+    if (plan.removed.length > 0) await jobs.parts.store.commit({ backups: new Map(plan.removed.map((r) => [r.backupId, null])) }, { signal: ctx.signal });
     ctx.progress('remove', plan.removed.length, plan.removed.length, 'chunks');
     return plan;
   });

@@ -92,7 +92,6 @@ export class JobRunner {
     const jobId = newId(kind);
     const now = Date.now();
     const record: StoredJob = { jobId, kind, state: 'queued', startedAt: now, queuedAt: now, ...fields };
-    await this.store.putJob(record);
     const controller = new AbortController();
     let resolveDone!: (value: T) => void;
     let rejectDone!: (error: unknown) => void;
@@ -102,7 +101,14 @@ export class JobRunner {
     });
     done.catch(() => undefined); // observed through wait(); never an unhandled rejection
     const active: Active = { record, controller, done, listener, lastEmit: 0 };
+    // Known before the first await: a drop or retention that asks `uses()` from here on sees it.
     this.active.set(jobId, active);
+    try {
+      await this.store.putJob(record);
+    } catch (error) {
+      this.active.delete(jobId);
+      throw error;
+    }
     this.chain = this.chain.then(() => this.execute(active, run).then(resolveDone, rejectDone));
     return { jobId, done };
   }
@@ -117,18 +123,26 @@ export class JobRunner {
     return this.active.get(jobId)?.done;
   }
 
-  /** Cancels a queued or running job. */
-  async cancel(jobId: string): Promise<'cancelled' | 'not running'> {
+  /**
+   * Cancels a queued or running job and waits until it has stopped.
+   * @returns `cancelled` when the job ended without its result (a cancelled backup is never
+   *   listed), `completed` when its result was already being committed and landed, `not running`
+   *   when it had ended before.
+   */
+  async cancel(jobId: string): Promise<'cancelled' | 'completed' | 'not running'> {
     const active = this.active.get(jobId);
     if (!active || (active.record.state !== 'queued' && active.record.state !== 'running')) return 'not running';
     active.controller.abort();
     if (active.record.state === 'queued') {
       active.record = { ...active.record, state: 'cancelled', endedAt: Date.now(), error: jobError(active.controller.signal.reason) };
       await this.store.putJob(active.record);
-    } else {
-      await active.done.catch(() => undefined);
+      return 'cancelled';
     }
-    return 'cancelled';
+    // The store checks the signal inside its lock before a job's commit opens its transaction:
+    // once this settles, the outcome is final.
+    await active.done.catch(() => undefined);
+    const final: StoredJob = active.record; // reassigned by execute() while we waited
+    return final.state === 'succeeded' ? 'completed' : 'cancelled';
   }
 
   /** Every job, newest first. */
@@ -197,11 +211,6 @@ export class JobRunner {
     // (a retry would then make a second backup). The stored record stays `running`; `recover` settles it.
     await this.store.putJob(active.record).catch(() => undefined);
     return value;
-  }
-
-  /** Record of the job's final state, to be committed with the job's result in one transaction. */
-  finalRecord(jobId: string): StoredJob | undefined {
-    return this.active.get(jobId)?.record;
   }
 
   private emit(active: Active, final: boolean): void {

@@ -107,11 +107,17 @@ export async function verifyBackup(jobs: BackupJobs, backupIdValue: unknown): Pr
   if (!jobs.parts.store.backup(backupId)) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
   let report: VerifyReport | undefined;
   const { done } = await jobs.runner.enqueue('verify', { backupId }, async (ctx) => {
-    const record = jobs.parts.store.backup(backupId);
-    if (!record) throw new PagevaultError(ErrorCode.NOT_FOUND, `Backup ${backupId} was dropped before it could be verified.`, { backupId });
-    report = await verifyManifest(jobs, record.manifest, record.info, ctx, { from: 0, to: 99 });
-    const info = markVerified(record.info, report, Date.now());
-    await jobs.parts.store.commit({ backups: new Map([[backupId, { ...record, info }]]) });
+    // Held: its chunks stay while they are read (NOT_FOUND if a drop got there first; later drops
+    // are refused while this job uses the backup).
+    const held = await jobs.parts.store.hold(backupId);
+    try {
+      const record = jobs.parts.store.backup(backupId)!;
+      report = await verifyManifest(jobs, record.manifest, record.info, ctx, { from: 0, to: 99 });
+      const info = markVerified(record.info, report, Date.now());
+      await jobs.parts.store.commit({ backups: new Map([[backupId, { ...record, info }]]) }, { signal: ctx.signal });
+    } finally {
+      await held.release();
+    }
     if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed verification: ${report.reason}`, { backupId });
     return report;
   });

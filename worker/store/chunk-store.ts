@@ -8,9 +8,13 @@
  *   leaves the old state or the new one, never a mix.
  * - Nothing but IndexedDB requests is awaited inside a transaction (an await on anything else
  *   lets it auto-commit): callers hash and compress before calling in.
- * - A chunk is deleted, in the same transaction, when the last manifest or staging record
+ * - A chunk is deleted, in the same transaction, when the last manifest, staging record or hold
  *   referencing it goes. Reference counts live in memory; this worker is the only writer
  *   (a Web Lock guarantees it), so they stay exact.
+ * - One commit path: every commit checks, inside the store's lock, that every key a manifest it
+ *   writes names is either stored (and stays) or supplied in that same transaction. What a caller
+ *   decided outside the lock ("this chunk is already stored") is a hint; a key that went missing
+ *   since is asked of the caller's `supply`, and a commit that cannot be satisfied is refused.
  */
 import { deleteDB, openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { ErrorCode, PagevaultError } from '../../src/errors';
@@ -37,6 +41,22 @@ export interface Change {
   readonly meta?: ReadonlyMap<string, unknown>;
   /** Staging records this change releases (their chunks are now owned by a manifest, or garbage). */
   readonly releaseStaging?: readonly string[];
+  /** In-memory holds this change releases (see `ChunkStore.hold`). */
+  readonly releaseHolds?: readonly string[];
+}
+
+/** How a commit may complete or stop itself, decided inside the store's lock. */
+export interface CommitOptions {
+  /**
+   * Checked inside the lock, just before the transaction opens: an aborted signal refuses the
+   * commit (nothing written), so a job cancelled before its commit began is never listed.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Supplies stored forms of keys the new manifests name that the store does not hold (a chunk the
+   * caller saw stored was collected before the commit took the lock). Called inside the lock.
+   */
+  readonly supply?: (missing: readonly string[]) => Promise<readonly StoredChunk[]>;
 }
 
 /** Counters of what this store has written, for tests and benchmarks ("count what the store wrote"). */
@@ -57,6 +77,9 @@ export class ChunkStore {
   private readonly heads = new Map<string, HeadRecord>();
   private readonly backups = new Map<string, BackupRecord>();
   private readonly staging = new Map<string, StagingRecord>();
+  /** In-memory references that keep chunks while something reads them (a download, a restore). */
+  private readonly holds = new Map<string, readonly string[]>();
+  private nextHold = 1;
   private closedReason: PagevaultError | null = null;
   /** Serializes every decision made from the reference counts with the transaction that acts on it. */
   private readonly writes = new Mutex();
@@ -207,15 +230,38 @@ export class ChunkStore {
 
   /**
    * Applies `change` in one strict transaction: new chunks, heads, backups, jobs, meta, released
-   * staging records, and the deletion of every chunk nothing references any more.
-   * @returns the keys of chunks written.
+   * staging records and holds, and the deletion of every chunk nothing references any more.
+   * Refuses (nothing written) when a manifest would name a chunk that is neither stored nor
+   * supplied, or when `options.signal` was aborted before the transaction opened.
+   * @throws CANCELLED (signal aborted), INTERNAL (a manifest names a chunk nobody can supply),
+   *   QUOTA_EXCEEDED, STORAGE.
    */
-  async commit(change: Change): Promise<{ written: number; bytesWritten: number; deleted: number }> {
-    return this.writes.run(() => this.commitNow(change));
+  async commit(change: Change, options: CommitOptions = {}): Promise<{ written: number; bytesWritten: number; deleted: number }> {
+    return this.writes.run(() => this.commitNow(change, options));
   }
 
-  private async commitNow(change: Change): Promise<{ written: number; bytesWritten: number; deleted: number }> {
-    const fresh = this.unique((change.chunks ?? []).filter((c) => !this.present.has(c.key)));
+  private async commitNow(change: Change, options: CommitOptions): Promise<{ written: number; bytesWritten: number; deleted: number }> {
+    let fresh = this.unique((change.chunks ?? []).filter((c) => !this.present.has(c.key)));
+    const missing = () => {
+      const supplied = new Set(fresh.map((c) => c.key));
+      const wanted = new Set<string>();
+      for (const [, head] of change.heads ?? []) for (const key of head?.manifest.chunks ?? []) wanted.add(key);
+      for (const [, backup] of change.backups ?? []) for (const key of backup?.manifest.chunks ?? []) wanted.add(key);
+      return [...wanted].filter((key) => !this.present.has(key) && !supplied.has(key));
+    };
+    let lacking = missing();
+    if (lacking.length > 0 && options.supply) {
+      fresh = this.unique([...fresh, ...(await options.supply(lacking)).filter((c) => !this.present.has(c.key))]);
+      lacking = missing();
+    }
+    if (lacking.length > 0) {
+      throw new PagevaultError(
+        ErrorCode.INTERNAL,
+        `Refused to commit a manifest naming ${lacking.length} chunk(s) that are not stored (first: ${lacking[0]!.slice(0, 12)}); nothing was written.`,
+        { chunk: lacking[0]!, missing: lacking.length },
+      );
+    }
+    if (options.signal?.aborted) throw new PagevaultError(ErrorCode.CANCELLED, 'The job was cancelled before its result was committed.', {});
     const delta = new Map<string, number>();
     const add = (keys: readonly string[] | undefined, sign: 1 | -1) => {
       for (const key of keys ?? []) delta.set(key, (delta.get(key) ?? 0) + sign);
@@ -229,35 +275,70 @@ export class ChunkStore {
       add(backup?.manifest.chunks, 1);
     }
     for (const jobId of change.releaseStaging ?? []) add(this.staging.get(jobId)?.keys, -1);
+    for (const holdId of change.releaseHolds ?? []) add(this.holds.get(holdId), -1);
     const freshKeys = new Set(fresh.map((c) => c.key));
     const doomed: string[] = [];
     for (const [key, d] of delta) {
       if ((this.refs.get(key) ?? 0) + d <= 0 && (this.present.has(key) || freshKeys.has(key))) doomed.push(key);
     }
     const doomedSet = new Set(doomed);
-    await this.run(ALL_STORES, async (tx) => {
-      const chunks = tx.objectStore('chunks');
-      for (const chunk of fresh) if (!doomedSet.has(chunk.key)) issue(chunks.put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key));
-      for (const key of doomed) if (!freshKeys.has(key)) issue(chunks.delete(key));
-      for (const [name, head] of change.heads ?? []) issue(head ? tx.objectStore('heads').put(head, name) : tx.objectStore('heads').delete(name));
-      for (const [id, backup] of change.backups ?? []) issue(backup ? tx.objectStore('backups').put(backup, id) : tx.objectStore('backups').delete(id));
-      for (const job of change.jobs ?? []) issue(tx.objectStore('jobs').put(job, job.jobId));
-      for (const [key, value] of change.meta ?? []) issue(tx.objectStore('meta').put(value, key));
-      for (const jobId of change.releaseStaging ?? []) issue(tx.objectStore('staging').delete(jobId));
-      await tx.done;
-    });
+    const writesRecords = (change.heads?.size ?? 0) + (change.backups?.size ?? 0) + (change.jobs?.length ?? 0) + (change.meta?.size ?? 0) + (change.releaseStaging?.length ?? 0);
+    if (writesRecords > 0 || fresh.length > 0 || doomed.length > 0) {
+      await this.run(ALL_STORES, async (tx) => {
+        const chunks = tx.objectStore('chunks');
+        for (const chunk of fresh) if (!doomedSet.has(chunk.key)) issue(chunks.put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key));
+        for (const key of doomed) if (!freshKeys.has(key)) issue(chunks.delete(key));
+        for (const [name, head] of change.heads ?? []) issue(head ? tx.objectStore('heads').put(head, name) : tx.objectStore('heads').delete(name));
+        for (const [id, backup] of change.backups ?? []) issue(backup ? tx.objectStore('backups').put(backup, id) : tx.objectStore('backups').delete(id));
+        for (const job of change.jobs ?? []) issue(tx.objectStore('jobs').put(job, job.jobId));
+        for (const [key, value] of change.meta ?? []) issue(tx.objectStore('meta').put(value, key));
+        for (const jobId of change.releaseStaging ?? []) issue(tx.objectStore('staging').delete(jobId));
+        await tx.done;
+      });
+    }
     // The transaction committed: bring the in-memory picture up to date.
     const written = fresh.filter((c) => !doomedSet.has(c.key));
     this.count(written);
     for (const [name, head] of change.heads ?? []) head ? this.setHead(name, head) : this.dropHead(name);
     for (const [id, backup] of change.backups ?? []) backup ? this.setBackup(id, backup) : this.dropBackup(id);
     for (const jobId of change.releaseStaging ?? []) this.dropStaging(jobId);
+    for (const holdId of change.releaseHolds ?? []) {
+      this.addRefs(this.holds.get(holdId) ?? [], -1);
+      this.holds.delete(holdId);
+    }
     for (const key of doomed) {
       this.present.delete(key);
       this.refs.delete(key);
     }
     this.stats.chunkDeletes += doomed.length;
     return { written: written.length, bytesWritten: written.reduce((s, c) => s + c.data.byteLength, 0), deleted: doomed.length };
+  }
+
+  /**
+   * Keeps the chunks of backup `backupId` (or of the live head, for `LIVE_HEAD`) stored until the
+   * returned release runs, even if the backup is dropped or a save replaces the head meanwhile:
+   * a download or a restore reads what it started with. Holds live in memory only (a crash ends
+   * the reader too; `collectGarbage` at the next open removes what they kept).
+   * @throws NOT_FOUND when the backup is gone by the time the hold is taken.
+   */
+  async hold(backupId: string): Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> {
+    const taken = await this.writes.run(async () => {
+      const manifest = backupId === LIVE_HEAD ? this.heads.get(LIVE_HEAD)?.manifest : this.backups.get(backupId)?.manifest;
+      if (!manifest) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
+      const holdId = `hold-${this.nextHold++}`;
+      this.holds.set(holdId, manifest.chunks);
+      this.addRefs(manifest.chunks, 1);
+      return { manifest, holdId };
+    });
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      // A closed store keeps what it held; the next open's collectGarbage removes it.
+      if (this.closedReason) return;
+      await this.commit({ releaseHolds: [taken.holdId] });
+    };
+    return { manifest: taken.manifest, release };
   }
 
   /** Deletes stored chunks that nothing references (left by a bug or an older version). */
@@ -304,13 +385,6 @@ export class ChunkStore {
     const tx = this.reading(['chunks']);
     const values = await guard('measure chunks', () => Promise.all(unique.map((k) => tx.store.get(k))));
     return values.reduce((sum, v) => sum + (v?.data.byteLength ?? 0), 0);
-  }
-
-  /** Keys referenced only by the given manifests (what dropping them would free). */
-  keysOnlyIn(manifests: readonly Manifest[]): string[] {
-    const counts = new Map<string, number>();
-    for (const m of manifests) for (const key of m.chunks) counts.set(key, (counts.get(key) ?? 0) + 1);
-    return [...counts].filter(([key, n]) => (this.refs.get(key) ?? 0) <= n).map(([key]) => key);
   }
 
   /** Why the store stopped serving when it was not closed by the vault (newer schema, connection lost); null while it serves. */
