@@ -152,6 +152,8 @@ export interface BackupInfo {
   /** Set when a verification failed; says why. */
   readonly verifyFailed?: string;
   readonly partial?: boolean;
+  /** For a partial backup with row filters: table name to its filter (the body of a `WHERE` clause). */
+  readonly filters?: Readonly<Record<string, string>>;
   /** For automatic backups: what made them (`before-restore`). */
   readonly auto?: 'before-restore';
   readonly scheduleId?: string;
