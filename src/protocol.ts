@@ -278,8 +278,12 @@ export type ProgressListener = (progress: Progress) => void;
 
 /** The live-database methods the worker exposes. Each resolves with a Result; the client unwraps it. */
 export interface CoreApi {
-  /** `expectExisting`: the page saw this vault open before, so a store without data means it was lost. */
-  open(options: OpenOptions & { readonly wasmUrl?: string; readonly expectExisting?: boolean }): Promise<Result<VaultInfo>>;
+  /**
+   * `hadData`, called once the worker holds the vault's lock and only when the store is empty and no
+   * `deleteVault` tombstone explains it: true when the page saw this vault open with data before
+   * (then the data was lost: `STORAGE_LOST`).
+   */
+  open(options: OpenOptions & { readonly wasmUrl?: string }, hadData?: () => boolean | Promise<boolean>): Promise<Result<VaultInfo>>;
   exec(sql: string, params?: SqlParams): Promise<Result<ExecResult>>;
   query(sql: string, params?: SqlParams): Promise<Result<Row[]>>;
   flush(): Promise<Result<SaveResult>>;
