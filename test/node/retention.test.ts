@@ -40,7 +40,7 @@ const THIRTY: RetentionCandidate[] = [
   made('2025-11-15T12:00'),
   made('2025-10-01T12:00'),
   made('2025-09-01T12:00', { method: 'auto', auto: 'before-restore' }), // an older restore's undo: the other of the last 2 automatic backups
-  made('2025-06-01T12:00', { verifiedAt: 1 }), // the newest verified backup
+  made('2025-06-01T12:00', { verifiedAt: 1 }), // the newest verified full backup
   made('2025-01-01T12:00', { verifiedAt: 1 }),
   made('2024-12-31T12:00'), // used by a running job
 ];
