@@ -174,7 +174,9 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
   const { worker: _worker, ...openOptions } = options;
   const died = workerFailure(worker, options.name);
   try {
-    await Promise.race([unwrap(remote.open({ ...openOptions, expectExisting: options.acceptLoss !== true && hadData(options.name) })), died]);
+    // The worker asks only once it holds the vault's lock (after any deleteVault it waited for).
+    const sawData = proxy(() => options.acceptLoss !== true && hadData(options.name));
+    await Promise.race([unwrap(remote.open(openOptions, sawData)), died]);
     rememberData(options.name);
   } catch (error) {
     remote[releaseProxy]();

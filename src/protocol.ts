@@ -179,6 +179,8 @@ export interface BackupInfo {
   /** Set when a verification failed; says why. */
   readonly verifyFailed?: string;
   readonly partial?: boolean;
+  /** For a partial backup with row filters: table name to its filter (the body of a `WHERE` clause). */
+  readonly filters?: Readonly<Record<string, string>>;
   /** For automatic backups: what made them (`before-restore`). */
   readonly auto?: 'before-restore';
   readonly scheduleId?: string;
@@ -303,8 +305,12 @@ export type ProgressListener = (progress: Progress) => void;
 
 /** The live-database methods the worker exposes. Each resolves with a Result; the client unwraps it. */
 export interface CoreApi {
-  /** `expectExisting`: the page saw this vault open before, so a store without data means it was lost. */
-  open(options: OpenOptions & { readonly wasmUrl?: string; readonly expectExisting?: boolean }): Promise<Result<VaultInfo>>;
+  /**
+   * `hadData`, called once the worker holds the vault's lock and only when the store is empty and no
+   * `deleteVault` tombstone explains it: true when the page saw this vault open with data before
+   * (then the data was lost: `STORAGE_LOST`).
+   */
+  open(options: OpenOptions & { readonly wasmUrl?: string }, hadData?: () => boolean | Promise<boolean>): Promise<Result<VaultInfo>>;
   exec(sql: string, params?: SqlParams): Promise<Result<ExecResult>>;
   query(sql: string, params?: SqlParams): Promise<Result<Row[]>>;
   flush(): Promise<Result<SaveResult>>;

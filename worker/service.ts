@@ -4,6 +4,7 @@
  * Owns nothing but the wiring; the work happens in jobs/, engine/ and store/.
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
+import { clearDeletion, wasDeleted } from '../src/vault-marker';
 import type { BackupApi, CareApi, CoreApi, OpenOptions, PortableApi, Result, SqlParams, StorageReport, VaultInfo } from '../src/protocol';
 import { SqliteConnection, loadSqlite } from './engine/sqlite';
 import { BackupJobs } from './jobs/backup-jobs';
@@ -87,7 +88,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     };
   };
 
-  const open = async (options: OpenOptions & { readonly wasmUrl?: string; readonly expectExisting?: boolean }): Promise<VaultInfo> => {
+  const open = async (options: OpenOptions & { readonly wasmUrl?: string }, hadData?: () => boolean | Promise<boolean>): Promise<VaultInfo> => {
     const name = checkName(options?.name, 'name');
     const autosaveMs = optionalInteger(options.autosaveMs, 'autosaveMs', 0, 3_600_000) ?? 250;
     const lockTimeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 3_600_000) ?? 0;
@@ -96,7 +97,9 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     let store: ChunkStore | undefined;
     try {
       store = await ChunkStore.open(name);
-      if (options.expectExisting === true && !store.head(LIVE_HEAD)) {
+      // Decided now that the lock is held: a deleteVault this open waited for has left its tombstone.
+      const deleted = !store.head(LIVE_HEAD) && (await wasDeleted(name).catch(() => false));
+      if (!store.head(LIVE_HEAD) && !deleted && (await hadData?.()) === true) {
         // The page opened this vault before, yet the store holds nothing: do not start empty silently.
         throw new PagevaultError(
           ErrorCode.STORAGE_LOST,
@@ -108,6 +111,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       const jobs = await BackupJobs.start({ name, store, live, sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) });
       vault = { name, store, live, jobs, release };
       if (!store.head(LIVE_HEAD)) await live.save();
+      if (deleted) await clearDeletion(name).catch(() => undefined); // honoured once: a later loss is reported
       await store.collectGarbage();
       return info(vault);
     } catch (error) {
@@ -201,10 +205,10 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   };
 
   return {
-    open: (options) =>
+    open: (options, hadData) =>
       result(() => {
         if (vault || opening) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'This worker already serves a vault; start one worker per database.', {});
-        opening = open(options).finally(() => (opening = undefined));
+        opening = open(options, hadData).finally(() => (opening = undefined));
         return opening;
       }),
     exec: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.exec(sql, params), true)),

@@ -150,7 +150,7 @@ describe('retention', () => {
     db.close();
 
     vault = await open(name);
-    expect((await vault.backup.verify('bk-2026-01-03')).ok).toBe(true); // the newest verified backup is kept whatever the policy
+    expect((await vault.backup.verify('bk-2026-01-03')).ok).toBe(true); // the newest verified full backup is kept whatever the policy
     await vault.backup.setRetention({ keepLast: 2, keepWeekly: 2 });
     expect(await vault.backup.getRetention()).toEqual({ keepLast: 2, keepWeekly: 2 });
     await rejectsWith(vault.backup.setRetention({ keepDays: 3 } as never), 'INVALID_ARGUMENT');

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { deleteVault } from '../../src/index';
-import { count, fillRows, open, rejectsWith, uniqueName } from './helpers';
+import { count, fillRows, open, rawStore, rejectsWith, sleep, uniqueName } from './helpers';
 
 /** What eviction does to a vault: its IndexedDB database is gone, localStorage is not. */
 function evict(name: string): Promise<void> {
@@ -63,6 +63,46 @@ describe('storage taken away', () => {
     expect(await reopened.query("SELECT count(*) AS n FROM sqlite_schema")).toEqual([{ n: 0 }]);
     await reopened.close();
     await rejectsWith(deleteVault(''), 'INVALID_ARGUMENT');
+  });
+
+  it('an open that waits for a deleteVault in progress starts empty, not STORAGE_LOST', async () => {
+    const name = uniqueName('delete-wait');
+    const vault = await open(name);
+    await fillRows(vault, 10);
+    await vault.close();
+    const holder = await rawStore(name); // an open connection keeps the deletion pending
+    const deleting = deleteVault(name);
+    const lockName = `pagevault:${name}`;
+    while (!(await navigator.locks.query()).held?.some((l) => l.name === lockName)) await sleep(10);
+    const opening = open(name, { lockTimeoutMs: 30_000 });
+    // The open now waits for the lock deleteVault holds.
+    while (!(await navigator.locks.query()).pending?.some((l) => l.name === lockName)) await sleep(10);
+    holder.close();
+    await deleting;
+    const reopened = await opening;
+    expect(await reopened.query('SELECT count(*) AS n FROM sqlite_schema')).toEqual([{ n: 0 }]);
+    await reopened.close();
+  });
+
+  it('deleteVault from a dedicated worker is no loss for the page; a real loss afterwards still is', async () => {
+    const name = uniqueName('worker-deleted');
+    const vault = await open(name);
+    await fillRows(vault, 10);
+    await vault.close();
+    const worker = new Worker(new URL('./delete-vault-worker.ts', import.meta.url), { type: 'module' });
+    const outcome = await new Promise((resolve) => {
+      worker.onmessage = (event) => resolve(event.data);
+      worker.postMessage(name);
+    });
+    worker.terminate();
+    expect(outcome).toEqual({ ok: true });
+    const reopened = await open(name);
+    expect(await reopened.query('SELECT count(*) AS n FROM sqlite_schema')).toEqual([{ n: 0 }]);
+    await fillRows(reopened, 3);
+    await reopened.close();
+    // The deletion was honoured once: data lost behind the vault's back now is reported.
+    await evict(name);
+    await rejectsWith(open(name), 'STORAGE_LOST');
   });
 
   it('a newer store schema opened by another tab closes the vault with STORAGE asking for a reload; nothing hangs', async () => {

@@ -156,6 +156,52 @@ describe('the scheduler (injected clock)', () => {
     expect(cut.saved()[0]!.lastRunAt).toBeUndefined();
   });
 
+  it('keeps running when the clock goes backwards: a last run in the future counts as now', async () => {
+    // Last runs stamped by a clock that said 2030; it now says 2025 (corrected).
+    const now = new Date(2025, 5, 1, 12, 0).getTime();
+    const future = new Date(2030, 5, 1, 12, 0).getTime();
+    const clock = new ManualClock(now);
+    const { scheduler, runs } = await harness(clock, [
+      { id: 'hourly', every: '1h', method: 'pages', createdAt: 0, lastRunAt: future },
+      { id: 'nightly', dailyAt: '02:30', method: 'pages', createdAt: 0, lastRunAt: future },
+      { id: 'set-ahead', every: '6h', method: 'pages', createdAt: future }, // set while the clock was ahead, never ran
+    ]);
+    expect(Object.fromEntries(scheduler.list().map((s) => [s.id, s.nextRunAt]))).toEqual({
+      hourly: now + HOUR,
+      nightly: new Date(2025, 5, 2, 2, 30).getTime(),
+      'set-ahead': now + 6 * HOUR,
+    });
+    await clock.advance(HOUR);
+    expect(runs).toEqual([{ id: 'hourly', at: now + HOUR }]);
+    await clock.advance(15 * HOUR);
+    expect(runs.map((r) => [r.id, r.at - now])).toEqual([
+      ['hourly', HOUR],
+      ['hourly', 2 * HOUR],
+      ['hourly', 3 * HOUR],
+      ['hourly', 4 * HOUR],
+      ['hourly', 5 * HOUR],
+      ['hourly', 6 * HOUR],
+      ['set-ahead', 6 * HOUR],
+      ...[7, 8, 9, 10, 11, 12].map((h) => ['hourly', h * HOUR]),
+      ['set-ahead', 12 * HOUR],
+      ...[13, 14].map((h) => ['hourly', h * HOUR]),
+      ['nightly', 14.5 * HOUR],
+      ...[15, 16].map((h) => ['hourly', h * HOUR]),
+    ]);
+    await scheduler.stop();
+  });
+
+  it('setting a schedule again forgets a last run stamped in the future and counts from now', async () => {
+    const now = new Date(2025, 5, 1, 12, 0).getTime();
+    const clock = new ManualClock(now);
+    const { scheduler, saved } = await harness(clock, [{ id: 'x', every: '1h', method: 'pages', createdAt: 0, lastRunAt: new Date(2030, 0, 1).getTime() }]);
+    const replaced = await scheduler.set({ id: 'x', every: '2h' }, {});
+    expect(replaced.lastRunAt).toBeUndefined();
+    expect(replaced.nextRunAt).toBe(now + 2 * HOUR);
+    expect(saved()[0]!.lastRunAt).toBeUndefined();
+    await scheduler.stop();
+  });
+
   it('keeps the last run when a schedule is replaced, and says NOT_FOUND for an unknown id', async () => {
     const clock = new ManualClock(10 * HOUR);
     const { scheduler } = await harness(clock, [{ id: 'x', every: '1h', method: 'pages', createdAt: 0, lastRunAt: 9.5 * HOUR }]);

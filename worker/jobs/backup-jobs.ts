@@ -146,6 +146,7 @@ export class BackupJobs {
       sha256: manifest.sha256 ?? '',
       tables,
       ...(request.tables ? { partial: true } : {}),
+      ...(request.tables?.some((t) => t.where !== undefined) ? { filters: Object.fromEntries(request.tables.flatMap((t) => (t.where === undefined ? [] : [[t.name, t.where]]))) } : {}),
       ...(scheduleId === undefined ? {} : { scheduleId }),
     };
     if (request.verify) {

@@ -5,7 +5,8 @@
  * - `dailyAt: '02:30'` runs at the first 02:30, local time, after the last run (or after the
  *   schedule was set). Local time follows the browser's time zone, DST included.
  * A run missed while the app was closed is due at the next open, once: the next slot is counted
- * from that run, never from the slots that were missed.
+ * from that run, never from the slots that were missed. A last run after now (the clock went
+ * backwards) is forgotten and the schedule counts from now (`rebased`).
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { ScheduleInfo, ScheduleOptions } from '../../src/protocol';
@@ -51,7 +52,8 @@ export function parseDailyAt(dailyAt: unknown): { hours: number; minutes: number
 
 /**
  * Checks a `schedule.set` call and builds the record to store. `previous` (same id) keeps its
- * last run, so replacing a schedule does not make it due at once.
+ * last run, so replacing a schedule does not make it due at once, unless that run is after `now`
+ * (the clock went backwards since): then the schedule counts from `now`.
  * @throws INVALID_ARGUMENT
  */
 export function makeSchedule(spec: unknown, options: unknown, now: number, previous?: StoredSchedule): StoredSchedule {
@@ -72,7 +74,8 @@ export function makeSchedule(spec: unknown, options: unknown, now: number, previ
     ...(note === undefined ? {} : { note }),
     ...(verify === undefined ? {} : { verify }),
     createdAt: now,
-    ...(previous?.lastRunAt === undefined ? {} : { lastRunAt: previous.lastRunAt }),
+    // A last run "in the future" was stamped by a clock that was ahead: forget it, count from now.
+    ...(previous?.lastRunAt === undefined || previous.lastRunAt > now ? {} : { lastRunAt: previous.lastRunAt }),
   };
 }
 
@@ -88,6 +91,18 @@ export function nextRunAt(schedule: StoredSchedule): number {
     next.setHours(hours, minutes, 0, 0); // again: the day may have had a DST change
   }
   return next.getTime();
+}
+
+/**
+ * `schedule` counted from `now` when its anchor (last run, else when it was set) is after `now`:
+ * the clock went backwards (corrected from 2030 to 2025, say), and counting from the future
+ * anchor would stop the schedule for years. The future last run is forgotten. Otherwise
+ * `schedule` itself. So the next run is never more than one period after `now`.
+ */
+export function rebased(schedule: StoredSchedule, now: number): StoredSchedule {
+  if ((schedule.lastRunAt ?? schedule.createdAt) <= now) return schedule;
+  const { lastRunAt: _future, ...rest } = schedule;
+  return { ...rest, createdAt: now };
 }
 
 /** The public view of a stored schedule. */

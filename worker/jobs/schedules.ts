@@ -12,12 +12,14 @@
  * - `lastRunAt` is stored only after the run ended; a run cut short by `close()` is due again at
  *   the next open. A run that failed is not retried before its next slot (the failure is in history).
  * - Timers never wait longer than an hour: a machine that slept is noticed within the hour.
+ * - The next run is never more than one period after now: a schedule whose last run is in the
+ *   future (the clock went backwards) counts from now, at open, at each timer, and when set again.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { ScheduleInfo } from '../../src/protocol';
 import { checkId } from '../validate';
 import type { Clock } from './clock';
-import { makeSchedule, nextRunAt, scheduleInfo, type StoredSchedule } from './schedule-time';
+import { makeSchedule, nextRunAt, rebased, scheduleInfo, type StoredSchedule } from './schedule-time';
 
 /** Meta key the schedules are stored under. */
 export const SCHEDULES_META_KEY = 'schedules';
@@ -47,6 +49,7 @@ export class Scheduler {
     for (const stored of (await deps.load()) ?? []) {
       if (isUsable(stored)) scheduler.schedules.set(stored.id, stored);
     }
+    if (scheduler.rebase()) await scheduler.persist().catch(() => undefined); // stored again after the next run
     scheduler.arm();
     return scheduler;
   }
@@ -88,6 +91,18 @@ export class Scheduler {
     return this.deps.save([...this.schedules.values()]);
   }
 
+  /** Counts every schedule whose anchor is in the future from now (see `rebased`); true when one changed. */
+  private rebase(): boolean {
+    const now = this.deps.clock.now();
+    let changed = false;
+    for (const [id, schedule] of this.schedules) {
+      const fixed = rebased(schedule, now);
+      if (fixed !== schedule) this.schedules.set(id, fixed);
+      changed ||= fixed !== schedule;
+    }
+    return changed;
+  }
+
   private disarm(): void {
     if (this.armed) this.deps.clock.clearTimer(this.timer);
     this.armed = false;
@@ -97,6 +112,8 @@ export class Scheduler {
   private arm(): void {
     this.disarm();
     if (this.stopped || this.ticking) return;
+    // The clock may have gone backwards while open (noticed within MAX_TIMER_MS): count from now.
+    if (this.rebase()) this.persist().catch(() => undefined);
     const next = Math.min(...[...this.schedules.values()].map(nextRunAt));
     if (!Number.isFinite(next)) return;
     const delay = Math.min(MAX_TIMER_MS, Math.max(0, next - this.deps.clock.now()));
