@@ -27,7 +27,15 @@ const pagevaultCli: BrowserCommand<[args: string[], files: Record<string, string
   let stderr = '';
   const code = await main(
     args.map((a) => a.replaceAll('{dir}', dir)),
-    { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stderrIsTTY: false },
+    {
+      stdout: (t) => {
+        stdout += t;
+      },
+      stderr: (t) => {
+        stderr += t;
+      },
+      stderrIsTTY: false,
+    },
   );
   const out: Record<string, string> = {};
   for (const name of readdirSync(dir)) out[name] = readFileSync(join(dir, name)).toString('base64');
