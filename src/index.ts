@@ -22,6 +22,7 @@ export type {
   JobState,
   OpenOptions,
   Progress,
+  ProgressPhase,
   ProgressUnit,
   RestoreOptions,
   RestoreResult,
