@@ -1,6 +1,9 @@
+import { join } from 'node:path';
+import { runnerImport } from 'vite';
 import { defineConfig } from 'vitest/config';
+import type { BrowserCommand } from 'vitest/node';
 import { playwright } from '@vitest/browser-playwright';
-import { nodeCommands } from './test/support/node-commands';
+import type { nodeCommands } from './test/support/node-commands';
 
 // Debian's Chromium (apt-get install chromium); Playwright never downloads a browser here.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -13,6 +16,24 @@ export const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+type NodeCommands = typeof nodeCommands;
+
+// The browser suite's Node-side commands import the CLI and so the whole library. Imported statically,
+// they would be bundled into this config, and every `npm run demo` and vitest run would print Vite's
+// warning about each extensionless import on that path. Loaded on first use through Vite's module
+// runner instead, they stay off the config's import graph (the `import type` above is erased).
+let commandsLoaded: Promise<NodeCommands> | undefined;
+function nodeCommand<K extends keyof NodeCommands>(name: K): NodeCommands[K] {
+  const lazy: BrowserCommand<unknown[]> = async (context, ...args) => {
+    commandsLoaded ??= runnerImport<{ nodeCommands: NodeCommands }>(join(import.meta.dirname, 'test/support/node-commands.ts')).then(
+      (loaded) => loaded.module.nodeCommands,
+    );
+    const command = (await commandsLoaded)[name] as BrowserCommand<unknown[]>;
+    return command(context, ...args);
+  };
+  return lazy as NodeCommands[K];
+}
 
 export default defineConfig({
   worker: { format: 'es' },
@@ -45,7 +66,7 @@ export default defineConfig({
             provider: playwright({ launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS } }),
             instances: [{ browser: 'chromium' }],
             // Node-side helpers the browser suite calls: the CLI and Debian's sqlite3 on files made in Chromium.
-            commands: nodeCommands,
+            commands: { pagevaultCli: nodeCommand('pagevaultCli'), sqlite3: nodeCommand('sqlite3') },
           },
         },
       },

@@ -122,7 +122,10 @@ try {
     const pids = findRenderers(marker);
     const start = memory ? resetPeaks(pids) : undefined;
     const value = await page.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
-    if (memory) (pass.memory ??= {})[key] = readPeak(pids, start);
+    if (memory) {
+      pass.memory ??= {};
+      pass.memory[key] = readPeak(pids, start);
+    }
     return value;
   };
 

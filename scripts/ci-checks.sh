@@ -1,5 +1,8 @@
 # Checks beyond vitest, sourced by .ci/run; each counts as one passed or failed line.
+run_check "lint" npm run -s lint
+run_check "import rules" npm run -s check:imports
 run_check "build (lib, cli, demo)" npm run -s build
+run_check "README commands" npm run -s check:readme
 run_check "e2e" npm run -s e2e
 run_check "faults (chromium)" node e2e/faults.mjs
 run_check "package: main entry is client + comlink only" node scripts/check-main-entry.mjs

@@ -58,7 +58,8 @@ try {
   await writer.evaluate(() => {
     window.soak = { written: 0, stop: false, error: null };
     const vault = window.pv.vault('soak');
-    (async () => {
+    // Runs on after evaluate() returns; its failure is kept in window.soak.error, read by the checks below.
+    void (async () => {
       while (!window.soak.stop) {
         try {
           await vault.exec('INSERT INTO seq (n) VALUES (?)', [window.soak.written + 1]);

@@ -23,6 +23,7 @@ export type {
   LiveDownloadOptions,
   OpenOptions,
   Progress,
+  ProgressPhase,
   ProgressUnit,
   RestoreOptions,
   RestoreResult,

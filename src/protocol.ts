@@ -4,7 +4,7 @@
  *
  * All timestamps are epoch milliseconds. All sizes are bytes.
  */
-import type { ErrorDetails, WireError } from './errors';
+import type { ErrorCode, ErrorDetails, WireError } from './errors';
 
 /** A value SQLite can store, as sql.js hands it to JavaScript. */
 export type SqlValue = number | string | Uint8Array | null;
@@ -106,9 +106,15 @@ export type JobState = (typeof JobState)[keyof typeof JobState];
 export type JobKind = 'backup' | 'restore' | 'verify' | 'upload' | 'retention';
 export type BackupMethod = 'pages' | 'vacuum' | 'upload' | 'auto';
 export type ProgressUnit = 'pages' | 'chunks' | 'bytes' | 'rows';
+/**
+ * The step a job reports progress for: page copy (`copy`), `vacuum`, storing chunks (`store`),
+ * reading a backup or an upload (`read`), checking an upload (`check`), a restore's swap (`swap`),
+ * retention removing chunks (`remove`), a verification's two steps, and `done` once it succeeded.
+ */
+export type ProgressPhase = 'copy' | 'vacuum' | 'store' | 'read' | 'check' | 'swap' | 'remove' | 'verify-read' | 'verify-check' | 'done';
 
 export interface JobError {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** The error's details (e.g. `usageBytes` and `quotaBytes` of a QUOTA_EXCEEDED). */
   readonly details?: ErrorDetails;
@@ -117,7 +123,7 @@ export interface JobError {
 export interface Progress {
   readonly backupId: string;
   readonly jobId: string;
-  readonly phase: string;
+  readonly phase: ProgressPhase;
   readonly done: number;
   readonly total: number;
   readonly unit: ProgressUnit;

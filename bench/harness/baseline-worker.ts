@@ -109,7 +109,9 @@ const api = {
     const rawChunks = all.filter((c) => c.codec === 'raw').length;
     const putOneChunkMs = await putOne('one-chunk', () => one.data.slice());
     // What a cold backup adds: re-check every compressed chunk, stage all of them 128 per transaction.
-    const [, inflateAllMs] = time(() => all.forEach((c, i) => decompressChunk(c.codec, c.data, views[i]!.byteLength)));
+    const [, inflateAllMs] = time(() => {
+      for (const [i, c] of all.entries()) decompressChunk(c.codec, c.data, views[i]!.byteLength);
+    });
     const putAllChunksMs = await putMany(all.map((c, i) => [`chunk-${i}`, () => c.data.slice()] as const), 128);
     const sql = await loadSqlite(defaultWasmUrl);
     // The page copy of a `pages` backup, in its parts: pre-sized scratch, steps, export + table counts.

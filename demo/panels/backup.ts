@@ -2,16 +2,28 @@
  * New backup: method, note, tables (a partial backup), verify; a live progress bar fed by
  * `onProgress`, and a cancel button. Encryption is chosen when a backup is downloaded.
  */
-import { isPagevaultError, type CreateBackupRequest, type Progress, type TableSelection } from '../../src/index';
+import { isPagevaultError, type CreateBackupRequest, type Progress, type ProgressPhase, type TableSelection } from '../../src/index';
 import type { App } from '../app';
 import { field, h, panel } from '../lib/dom';
 import { ProgressBar, StatusLine } from '../lib/feedback';
 import { bytes, count, duration } from '../lib/format';
 
-const PHASES: Readonly<Record<string, string>> = { copy: 'copying pages', vacuum: 'VACUUM INTO', store: 'storing chunks', verify: 'verifying', done: 'done' };
+// Every phase a job reports (the compiler asks for a label when one is added).
+const PHASES: Readonly<Record<ProgressPhase, string>> = {
+  copy: 'copying pages',
+  vacuum: 'VACUUM INTO',
+  store: 'storing chunks',
+  read: 'reading chunks',
+  check: 'checking the file',
+  swap: 'switching over',
+  remove: 'removing chunks',
+  'verify-read': 'verifying: reading',
+  'verify-check': 'verifying: integrity check',
+  done: 'done',
+};
 
 function describe(p: Progress): string {
-  return `${PHASES[p.phase] ?? p.phase} · ${count(p.done)} / ${count(p.total)} ${p.unit}`;
+  return `${PHASES[p.phase]} · ${count(p.done)} / ${count(p.total)} ${p.unit}`;
 }
 
 export function mountBackupPanel(root: HTMLElement, app: App): void {

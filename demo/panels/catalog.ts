@@ -145,7 +145,10 @@ export function mountCatalogPanel(root: HTMLElement, app: App): void {
     if (!b) return;
     const sure = await confirmAction('Drop this backup?', `The backup from ${when(b.createdAt)}${b.note ? ` (“${b.note}”)` : ''} is deleted, with the chunks no other backup uses.`, 'Drop backup', true);
     if (!sure) return;
-    const done = await act(el, status, async () => (await vault.backup.drop(b.backupId), true));
+    const done = await act(el, status, async () => {
+      await vault.backup.drop(b.backupId);
+      return true;
+    });
     app.emit('backups', 'jobs');
     if (done) status.ok(`Dropped the backup from ${when(b.createdAt)}.`);
   };

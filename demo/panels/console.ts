@@ -46,9 +46,13 @@ export function mountConsolePanel(root: HTMLElement, app: App): void {
   const examples = h(
     'div',
     { class: 'chips', role: 'group', 'aria-label': 'Example queries' },
-    ...EXAMPLES.map((example) =>
-      h('button', { type: 'button', class: 'chip', onclick: () => ((editor.value = example.sql), editor.focus()) }, example.label),
-    ),
+    ...EXAMPLES.map((example) => {
+      const pick = (): void => {
+        editor.value = example.sql;
+        editor.focus();
+      };
+      return h('button', { type: 'button', class: 'chip', onclick: pick }, example.label);
+    }),
   );
   const fieldset = h(
     'fieldset',

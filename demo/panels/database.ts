@@ -47,7 +47,10 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
     const sure = await confirmAction(`Delete "${name}"?`, 'The database and all of its backups are removed from this browser. Download the backups you want to keep first: this cannot be undone.', 'Delete database', true);
     if (!sure) return;
     status.busy(`Deleting "${name}"…`);
-    const done = await act(button, status, async () => (await app.delete(name), true));
+    const done = await act(button, status, async () => {
+      await app.delete(name);
+      return true;
+    });
     if (done) status.ok(`Deleted "${name}".`);
   };
 

@@ -76,7 +76,10 @@ export function mountRetentionPanel(root: HTMLElement, app: App): void {
     event.preventDefault();
     const vault = app.vault;
     if (!vault) return;
-    const done = await act(save, status, async () => (await vault.backup.setRetention(policy()), true));
+    const done = await act(save, status, async () => {
+      await vault.backup.setRetention(policy());
+      return true;
+    });
     if (done) status.ok('Policy saved. It runs after each scheduled backup.');
   });
   /** Saves the form's policy (so what runs is what the form shows), then previews or applies it. */

@@ -55,7 +55,10 @@ export function mountSchedulePanel(root: HTMLElement, app: App): void {
             schedules.map((s: ScheduleInfo) => {
               const remove = h('button', { type: 'button', class: 'small danger subtle', 'aria-label': `Remove schedule ${s.id}` }, 'Remove');
               remove.addEventListener('click', async () => {
-                const done = await act(remove, status, async () => (await vault.schedule.remove(s.id), true));
+                const done = await act(remove, status, async () => {
+                  await vault.schedule.remove(s.id);
+                  return true;
+                });
                 if (done) status.ok(`Removed schedule ${s.id}.`);
                 void render();
               });

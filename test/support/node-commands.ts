@@ -4,7 +4,7 @@
  * Bytes cross as base64 strings.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -19,33 +19,51 @@ export interface CliRun {
   readonly files: Record<string, string>;
 }
 
+/** Runs `fn` in a fresh temporary folder and removes the folder afterwards, whatever `fn` does. */
+async function inTempDir<T>(prefix: string, fn: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return await fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Runs `pagevault` with `args` (`{dir}` is replaced by a fresh folder holding `files`). */
-const pagevaultCli: BrowserCommand<[args: string[], files: Record<string, string>]> = async (_ctx, args, files) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pv-cli-'));
-  for (const [name, base64] of Object.entries(files)) writeFileSync(join(dir, name), Buffer.from(base64, 'base64'));
-  let stdout = '';
-  let stderr = '';
-  const code = await main(
-    args.map((a) => a.replaceAll('{dir}', dir)),
-    { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), stderrIsTTY: false },
-  );
-  const out: Record<string, string> = {};
-  for (const name of readdirSync(dir)) out[name] = readFileSync(join(dir, name)).toString('base64');
-  return { code, stdout, stderr, files: out } satisfies CliRun;
-};
+const pagevaultCli: BrowserCommand<[args: string[], files: Record<string, string>]> = (_ctx, args, files) =>
+  inTempDir('pv-cli-', async (dir) => {
+    for (const [name, base64] of Object.entries(files)) writeFileSync(join(dir, name), Buffer.from(base64, 'base64'));
+    let stdout = '';
+    let stderr = '';
+    const code = await main(
+      args.map((a) => a.replaceAll('{dir}', dir)),
+      {
+        stdout: (t) => {
+          stdout += t;
+        },
+        stderr: (t) => {
+          stderr += t;
+        },
+        stderrIsTTY: false,
+      },
+    );
+    const out: Record<string, string> = {};
+    for (const name of readdirSync(dir)) out[name] = readFileSync(join(dir, name)).toString('base64');
+    return { code, stdout, stderr, files: out } satisfies CliRun;
+  });
 
 /** Runs Debian's sqlite3 shell on a database made from `file` (a .sqlite, .sqlite.gz or .sql). */
-const sqlite3: BrowserCommand<[kind: 'sqlite' | 'sqlite.gz' | 'sql', base64: string, sql: string]> = async (_ctx, kind, base64, sql) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pv-sqlite3-'));
-  const db = join(dir, 'db.sqlite');
-  const bytes = Buffer.from(base64, 'base64');
-  if (kind === 'sql') {
-    writeFileSync(join(dir, 'dump.sql'), bytes);
-    execFileSync('sqlite3', [db, `.read ${join(dir, 'dump.sql')}`]);
-  } else {
-    writeFileSync(db, kind === 'sqlite.gz' ? gunzipSync(bytes) : bytes);
-  }
-  return execFileSync('sqlite3', ['-json', db, sql], { encoding: 'utf8' });
-};
+const sqlite3: BrowserCommand<[kind: 'sqlite' | 'sqlite.gz' | 'sql', base64: string, sql: string]> = (_ctx, kind, base64, sql) =>
+  inTempDir('pv-sqlite3-', (dir) => {
+    const db = join(dir, 'db.sqlite');
+    const bytes = Buffer.from(base64, 'base64');
+    if (kind === 'sql') {
+      writeFileSync(join(dir, 'dump.sql'), bytes);
+      execFileSync('sqlite3', [db, `.read ${join(dir, 'dump.sql')}`]);
+    } else {
+      writeFileSync(db, kind === 'sqlite.gz' ? gunzipSync(bytes) : bytes);
+    }
+    return execFileSync('sqlite3', ['-json', db, sql], { encoding: 'utf8' });
+  });
 
 export const nodeCommands = { pagevaultCli, sqlite3 };

@@ -11,7 +11,7 @@
  * - Progress listeners are called at most every 100 ms (and once at the end).
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
-import type { JobError, JobKind, JobRecord, Progress, ProgressListener, ProgressUnit } from '../../src/protocol';
+import type { JobError, JobKind, JobRecord, Progress, ProgressListener, ProgressPhase, ProgressUnit } from '../../src/protocol';
 import type { ChunkStore } from '../store/chunk-store';
 import type { StoredJob } from '../store/schema';
 
@@ -22,7 +22,7 @@ export interface JobContext {
   readonly jobId: string;
   readonly signal: AbortSignal;
   /** Reports progress; `percent` is derived and never goes backwards. */
-  progress(phase: string, done: number, total: number, unit: ProgressUnit, weight?: { from: number; to: number }): void;
+  progress(phase: ProgressPhase, done: number, total: number, unit: ProgressUnit, weight?: { from: number; to: number }): void;
   /** Adds to the bytes this job stored. */
   addStored(bytes: number): void;
 }
