@@ -191,16 +191,16 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     return Promise.race([unwrap(body()), died]);
   };
   const saveErrorListeners = new Set<(event: SaveErrorEvent) => void>();
-  let subscribed: Promise<void> | undefined;
+  let subscribed = false;
   const onSaveError = (listener: (event: SaveErrorEvent) => void): (() => void) => {
     saveErrorListeners.add(listener);
-    subscribed ??= call(() =>
-      remote.liveOnSaveError(
-        proxy((event: SaveErrorEvent) => {
-          for (const each of saveErrorListeners) each(event);
-        }),
-      ),
-    ).catch(() => undefined);
+    if (!subscribed) {
+      subscribed = true;
+      const forward = proxy((event: SaveErrorEvent) => {
+        for (const each of saveErrorListeners) each(event);
+      });
+      void call(() => remote.liveOnSaveError(forward)).catch(() => (subscribed = false));
+    }
     return () => void saveErrorListeners.delete(listener);
   };
   const backup: BackupClient = {

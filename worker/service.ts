@@ -62,7 +62,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
 
   const closed = () => new PagevaultError(ErrorCode.CLOSED, 'The vault is closed (or closing): open it again to use it.', {});
   const need = (mode: Need = 'write'): OpenVault => {
-    if (!vault || closing) throw closed();
+    if (!vault || closing !== undefined) throw closed();
     // The store stepped aside (a newer schema in another tab, or the browser cleared the site's
     // data): refuse what the live database could no longer save, with the store's reason; reads
     // and downloads of the in-memory database go on, so the app can offer a last-chance download.
@@ -129,7 +129,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
    * and the vault stays open (retry, or download the live database); `force` closes regardless.
    */
   const close = (options: { force?: unknown } = {}): Promise<void> => {
-    if (closing) return closing;
+    if (closing !== undefined) return closing;
     const v = vault;
     if (!v) return Promise.resolve();
     const force = options?.force === true;
@@ -190,7 +190,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     checkParams(params);
     await v.jobs.writeGate();
     // close() may have begun while this call waited: it was not served, so it is not lost.
-    if (closing || vault !== v) throw closed();
+    if (closing !== undefined || vault !== v) throw closed();
     const stopped = v.store.stoppedBy;
     if (stopped) {
       if (isWrite) throw stopped;

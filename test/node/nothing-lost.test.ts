@@ -219,7 +219,7 @@ describe('jobs tell the truth', () => {
     SqliteConnection.open = () => {
       throw new Error('out of memory');
     };
-    let restored;
+    let restored: Awaited<ReturnType<typeof settle>>;
     try {
       restored = await settle(call(service.backupRestore({ backupId })));
     } finally {
