@@ -38,7 +38,7 @@ describe('pagevault CLI', () => {
     const inspected = await cli('inspect', path('full.pvault'), '--json');
     expect(inspected.code).toBe(0);
     const facts = inspected.json();
-    expect(facts).toMatchObject({ format: 'archive', version: 1, method: 'cli', note: 'nightly', pageSize: 4096, encrypted: false, base: null });
+    expect(facts).toMatchObject({ format: 'archive', version: 2, method: 'cli', note: 'nightly', pageSize: 4096, encrypted: false, base: null });
     expect(facts['sha256']).toBe(await sha256Hex(await readFile(path('app.sqlite'))));
     expect(facts['tables']).toEqual([{ name: 'empty_one', rows: 0 }, { name: 't', rows: 3000 }]);
     for (const key of ['createdAt', 'pageCount', 'sizeBytes', 'sqliteVersion', 'userVersion']) expect(facts).toHaveProperty(key);

@@ -2,7 +2,7 @@
  * Builds a whole archive from an in-memory image (the CLI's `create`, tests, golden files).
  * The worker streams stored chunks into `createArchiveWriter` instead; this helper compresses.
  */
-import { PagevaultError } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 import type { TableCount } from '../../protocol';
 import { compressChunk } from '../codec';
 import { sha256, toHex } from '../sha256';
@@ -59,7 +59,7 @@ export async function writeImageArchive(image: Uint8Array, meta: ImageArchiveMet
   const sqlite = parseSqliteHeader(image);
   const { pageSize } = sqlite;
   if (image.length === 0 || image.length % pageSize !== 0) {
-    throw new PagevaultError('INVALID_ARGUMENT', `The image (${image.length} bytes) is not a whole number of ${pageSize}-byte pages.`);
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The image (${image.length} bytes) is not a whole number of ${pageSize}-byte pages.`);
   }
   const chunkSize = options.chunkSize ?? Math.max(DEFAULT_CHUNK_SIZE, pageSize);
   const current = await chunkImage(image, chunkSize);
