@@ -92,7 +92,8 @@ describe('pagevault CLI', () => {
     expect((await cli('inspect', path('app.sqlite'), '--bogus')).code).toBe(2);
     expect((await cli('extract', path('full.pvault'))).code).toBe(2);
     const missing = await cli('inspect', path('nope.pvault'), '--json');
-    expect(missing.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    expect(missing.json()).toMatchObject({ error: { code: 'FILE_NOT_FOUND' } });
+    expect(missing.code).toBe(2);
     await writeFile(path('empty.sqlite'), new Uint8Array(0));
     await writeFile(path('pic.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     for (const f of ['empty.sqlite', 'pic.png']) {

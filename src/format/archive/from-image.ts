@@ -50,12 +50,30 @@ export interface ImageArchiveOptions extends ArchiveWriterOptions {
 }
 
 /**
- * Writes a complete archive of a SQLite image; with `base`, only what the base lacks travels
- * (chunks the base has as `ref`, changed chunks as page patches when smaller).
+ * Writes a complete archive of a SQLite image and returns its parts (see {@link streamImageArchive}).
  * @throws NOT_SQLITE when the image is not a SQLite database; INVALID_ARGUMENT for a bad chunk size or an image that is not whole pages.
  * @example const parts = await writeImageArchive(image, { name: 'app', createdAt: Date.now(), method: 'cli', tables });
  */
 export async function writeImageArchive(image: Uint8Array, meta: ImageArchiveMeta, options: ImageArchiveOptions = {}): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  await streamImageArchive(image, meta, options, async (more) => void parts.push(...more));
+  return parts;
+}
+
+/**
+ * Writes an archive of a SQLite image into `sink`, part by part as each chunk is compressed (and
+ * encrypted), so only one chunk's output is held at a time; returns the archive's size in bytes.
+ * With `base`, only what the base lacks travels (chunks the base has as `ref`, changed chunks as
+ * page patches when smaller).
+ * @throws NOT_SQLITE when the image is not a SQLite database; INVALID_ARGUMENT for a bad chunk size
+ *   or an image that is not whole pages; whatever `sink` throws.
+ */
+export async function streamImageArchive(
+  image: Uint8Array,
+  meta: ImageArchiveMeta,
+  options: ImageArchiveOptions,
+  sink: (parts: readonly Uint8Array[]) => Promise<void>,
+): Promise<number> {
   const sqlite = parseSqliteHeader(image);
   const { pageSize } = sqlite;
   if (image.length === 0 || image.length % pageSize !== 0) {
@@ -84,7 +102,11 @@ export async function writeImageArchive(image: Uint8Array, meta: ImageArchiveMet
     options,
   );
   const baseKeys = new Set(base?.keys ?? []);
-  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  const emit = async (parts: readonly Uint8Array[]) => {
+    bytes += parts.reduce((n, p) => n + p.length, 0);
+    if (parts.length > 0) await sink(parts);
+  };
   for (let index = 0; index < current.chunks.length; index++) {
     const chunk = current.chunks[index]!;
     const key = current.keys[index]!;
@@ -96,8 +118,8 @@ export async function writeImageArchive(image: Uint8Array, meta: ImageArchiveMet
       if (patch) record = { kind: 'patch', index, key, size: chunk.length, baseKey: base!.keys[index]!, patch };
     }
     record ??= { kind: 'full', index, key, size: chunk.length, ...compressChunk(chunk, options.compressionLevel) };
-    parts.push(...(await writer.add(record)));
+    await emit(await writer.add(record));
   }
-  parts.push(...(await writer.finish()));
-  return parts;
+  await emit(await writer.finish());
+  return bytes;
 }
