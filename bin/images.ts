@@ -13,7 +13,7 @@ import type { ArchiveKeyCache } from '../src/format/archive/crypto';
 import { detectKind, DETECT_BYTES } from '../src/format/detect';
 import type { FileKind } from '../src/format/detect';
 import { gunzipFirstMember } from '../src/format/gzip';
-import { sha256Hex } from '../src/format/sha256';
+import { sha256HexInPlace } from './hash';
 import { parseSqliteHeader } from '../src/format/sqlite-header';
 import { fsError } from './fs-errors';
 import { openNodeFileSource } from './node-source';
@@ -47,7 +47,9 @@ export async function kindOf(source: NodeFileSource): Promise<FileKind> {
 async function wholeFile(path: string, size: number): Promise<Uint8Array> {
   if (size > DEFAULT_MAX_IMAGE_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `${path} is larger than ${DEFAULT_MAX_IMAGE_BYTES} bytes.`);
   try {
-    return new Uint8Array(await readFile(path));
+    // A view, not a copy: near the 2 GiB limit a second copy is gigabytes.
+    const buffer = await readFile(path);
+    return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   } catch (error) {
     throw fsError(error, 'read', path);
   }
@@ -85,7 +87,7 @@ export async function inspectFile(path: string, passphrase?: string, keyCache?: 
       pageSize: h.pageSize,
       pageCount: image.length / h.pageSize,
       sizeBytes: image.length,
-      sha256: await sha256Hex(image),
+      sha256: sha256HexInPlace(image),
       sqliteVersion: h.sqliteVersion,
       userVersion: h.userVersion,
       encrypted: false,
@@ -123,7 +125,7 @@ export async function loadImage(path: string, context: LoadContext, sink?: Image
       if (context.requireEncrypted === true) throw notEncrypted(path);
       const image = await rawImage(path, kind, source.size);
       await sink?.(image);
-      return { format: kind === 'gzip' ? 'sqlite.gz' : 'sqlite', image, sha256: await sha256Hex(image), encrypted: false };
+      return { format: kind === 'gzip' ? 'sqlite.gz' : 'sqlite', image, sha256: sha256HexInPlace(image), encrypted: false };
     }
     const archive = await openArchive(source, {
       keyCache: context.keyCache,

@@ -18,7 +18,7 @@ import type { LoadContext } from './images';
 import { refuseUnsafeCopy } from './live-journal';
 import { writeOutput } from './output-file';
 import { checkImage } from './sqlite-check';
-import { sha256Hex } from '../src/format/sha256';
+import { sha256HexInPlace } from './hash';
 
 /** Where the CLI writes; tests pass string collectors. */
 export interface CliIo {
@@ -176,16 +176,17 @@ async function create(args: Args, context: LoadContext): Promise<unknown> {
   if (base !== undefined && parseSqliteHeader(base).pageSize !== parseSqliteHeader(image).pageSize) {
     throw new PagevaultError(ErrorCode.CHAIN, 'The --since base has another page size; make a full backup instead.');
   }
+  const sha256 = sha256HexInPlace(image);
   const name = basename(args.file).replace(/\.(sqlite3?|db)$/i, '') || 'database';
   const archiveBytes = await writeOutput(args.out!, args.force, (out) =>
     streamImageArchive(
       image,
       { name, createdAt: Date.now(), method: 'cli', tables, ...(args.note === undefined ? {} : { note: args.note }) },
-      { ...(context.passphrase === undefined ? {} : { passphrase: context.passphrase }), ...(base === undefined ? {} : { base }) },
+      { imageSha256: sha256, ...(context.passphrase === undefined ? {} : { passphrase: context.passphrase }), ...(base === undefined ? {} : { base }) },
       (parts) => out.write(parts),
     ),
   );
-  return { ok: true, out: args.out, sha256: await sha256Hex(image), sizeBytes: image.length, archiveBytes, incremental: base !== undefined, encrypted: context.passphrase !== undefined };
+  return { ok: true, out: args.out, sha256, sizeBytes: image.length, archiveBytes, incremental: base !== undefined, encrypted: context.passphrase !== undefined };
 }
 
 /**

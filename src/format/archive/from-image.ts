@@ -21,8 +21,11 @@ export interface ChunkedImage {
   readonly keys: readonly string[];
 }
 
-/** Cuts an image into `chunkSize` pieces (views, not copies) and hashes each and the whole. */
-export async function chunkImage(image: Uint8Array, chunkSize: number): Promise<ChunkedImage> {
+/**
+ * Cuts an image into `chunkSize` pieces (views, not copies) and hashes each and the whole
+ * (`wholeSha256`, when the caller already has it, skips the whole-image hash: WebCrypto copies its input).
+ */
+export async function chunkImage(image: Uint8Array, chunkSize: number, wholeSha256?: string): Promise<ChunkedImage> {
   const chunks: Uint8Array[] = [];
   const keys: string[] = [];
   for (let at = 0; at < image.length; at += chunkSize) {
@@ -30,7 +33,7 @@ export async function chunkImage(image: Uint8Array, chunkSize: number): Promise<
     chunks.push(chunk);
     keys.push(toHex(await sha256(chunk)));
   }
-  return { sha256: toHex(await sha256(image)), chunks, keys };
+  return { sha256: wholeSha256 ?? toHex(await sha256(image)), chunks, keys };
 }
 
 export interface ImageArchiveMeta {
@@ -47,6 +50,8 @@ export interface ImageArchiveOptions extends ArchiveWriterOptions {
   readonly chunkSize?: number;
   /** Makes an incremental archive against this base image (same chunk size). */
   readonly base?: Uint8Array;
+  /** The image's SHA-256 (hex) when the caller has computed it already; a wrong one makes an archive every reader refuses. */
+  readonly imageSha256?: string;
 }
 
 /**
@@ -80,7 +85,7 @@ export async function streamImageArchive(
     throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The image (${image.length} bytes) is not a whole number of ${pageSize}-byte pages.`);
   }
   const chunkSize = options.chunkSize ?? Math.max(DEFAULT_CHUNK_SIZE, pageSize);
-  const current = await chunkImage(image, chunkSize);
+  const current = await chunkImage(image, chunkSize, options.imageSha256);
   const base = options.base === undefined ? undefined : await chunkImage(options.base, chunkSize);
   const writer = await createArchiveWriter(
     {
