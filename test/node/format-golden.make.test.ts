@@ -18,6 +18,17 @@ const V2 = join(GOLDEN, 'v2');
 // Not NFC on purpose: the v2 reader must normalise it (the file was written from the NFC form).
 const PASSPHRASE_V2 = 'golden passphrase v2 caf\u0065\u0301';
 
+/** Writes a golden set: the files, the passphrase file, and expected.json (facts + each file's SHA-256). */
+async function writeSet(folder: string, files: Record<string, Uint8Array>, passphrase: string, facts: Record<string, unknown>): Promise<void> {
+  for (const [name, bytes] of Object.entries(files)) {
+    expect(bytes.length).toBeLessThan(64 * 1024);
+    await writeFile(join(folder, name), bytes);
+  }
+  await writeFile(join(folder, 'encrypted.passphrase.txt'), `${passphrase}\n`);
+  const expected = { ...facts, files: Object.fromEntries(await Promise.all(Object.entries(files).map(async ([n, b]) => [n, await sha256Hex(b)]))) };
+  await writeFile(join(folder, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
+}
+
 /** The two images every golden set holds: a base and the same database after a few edits. */
 async function goldenImages() {
   const SQL = await sqlJs();
@@ -46,20 +57,13 @@ describe.skipIf(process.env['PAGEVAULT_MAKE_GOLDEN'] !== '1' || existsSync(join(
       'base.pvault': concat(await writeImageArchive(baseImage, meta, { chunkSize: 4096 })),
       'incremental.pvault': concat(await writeImageArchive(nextImage, { ...meta, tables: nextTables, note: 'incremental v1' }, { chunkSize: 4096, base: baseImage })),
     };
-    for (const [name, bytes] of Object.entries(files)) {
-      expect(bytes.length).toBeLessThan(64 * 1024);
-      await writeFile(join(GOLDEN, name), bytes);
-    }
-    await writeFile(join(GOLDEN, 'encrypted.passphrase.txt'), `${PASSPHRASE}\n`);
-    const expected = {
+    await writeSet(GOLDEN, files, PASSPHRASE, {
       formatVersion: 1,
       baseImageSha256: await sha256Hex(baseImage),
       baseImageBytes: baseImage.length,
       incrementalImageSha256: await sha256Hex(nextImage),
       incrementalImageBytes: nextImage.length,
-      files: Object.fromEntries(await Promise.all(Object.entries(files).map(async ([n, b]) => [n, await sha256Hex(b)]))),
-    };
-    await writeFile(join(GOLDEN, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
+    });
   });
 });
 
@@ -76,17 +80,6 @@ describe.skipIf(process.env['PAGEVAULT_MAKE_GOLDEN'] !== '1' || existsSync(join(
         await writeImageArchive(nextImage, { ...meta, tables: nextTables, note: 'incremental v2' }, { chunkSize: 4096, base: baseImage, passphrase: PASSPHRASE_V2.normalize('NFC') }),
       ),
     };
-    for (const [name, bytes] of Object.entries(files)) {
-      expect(bytes.length).toBeLessThan(64 * 1024);
-      await writeFile(join(V2, name), bytes);
-    }
-    await writeFile(join(V2, 'encrypted.passphrase.txt'), `${PASSPHRASE_V2}\n`);
-    const expected = {
-      formatVersion: 2,
-      baseImageSha256: await sha256Hex(baseImage),
-      incrementalImageSha256: await sha256Hex(nextImage),
-      files: Object.fromEntries(await Promise.all(Object.entries(files).map(async ([n, b]) => [n, await sha256Hex(b)]))),
-    };
-    await writeFile(join(V2, 'expected.json'), `${JSON.stringify(expected, null, 2)}\n`);
+    await writeSet(V2, files, PASSPHRASE_V2, { formatVersion: 2, baseImageSha256: await sha256Hex(baseImage), incrementalImageSha256: await sha256Hex(nextImage) });
   });
 });
