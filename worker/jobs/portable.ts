@@ -59,7 +59,8 @@ export class PortableFiles {
     }
     const base = options.since === undefined ? undefined : this.backupOrThrow(checkId(options.since, 'since'));
     const stamp = new Date(record.info.createdAt).toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
-    const filename = `${this.parts.name}-${stamp}${base ? '-incremental' : ''}.${EXTENSIONS[format]}`;
+    // An encrypted file's name must not tell what its sealed header hides (the vault's name).
+    const filename = `${passphrase === undefined ? this.parts.name : 'encrypted'}-${stamp}${base ? '-incremental' : ''}.${EXTENSIONS[format]}`;
     const type = format === 'sql' ? 'application/sql' : format === 'sqlite.gz' ? 'application/gzip' : 'application/octet-stream';
     const blobParts = format === 'archive' ? await this.archiveParts(record, base, passphrase) : await this.plainParts(record, format);
     return { blob: new Blob(blobParts as BlobPart[], { type }), filename };
