@@ -1,6 +1,8 @@
 /** A ByteSource over a Node file handle, so the CLI reads header and trailer before the body. */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { ErrorCode, PagevaultError } from '../src/errors';
 import type { ByteSource } from '../src/format/archive/source';
+import { fsError } from './fs-errors';
 
 export interface NodeFileSource extends ByteSource {
   close(): Promise<void>;
@@ -8,11 +10,21 @@ export interface NodeFileSource extends ByteSource {
 
 /**
  * Opens a file for random-access reads.
- * @throws the fs error (ENOENT...) as is; the CLI maps it.
+ * @throws FILE_NOT_FOUND, IS_A_DIRECTORY, PERMISSION_DENIED (the user named the wrong path).
  */
 export async function openNodeFileSource(path: string): Promise<NodeFileSource> {
-  const handle = await open(path, 'r');
-  const { size } = await handle.stat();
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw fsError(error, 'open', path);
+  }
+  const stats = await handle.stat();
+  if (stats.isDirectory()) {
+    await handle.close();
+    throw new PagevaultError(ErrorCode.IS_A_DIRECTORY, `${path} is a folder; name a backup or database file.`, { path });
+  }
+  const { size } = stats;
   return {
     size,
     async read(offset, length) {

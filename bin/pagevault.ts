@@ -3,18 +3,22 @@
  * `main(argv, io)` is the whole program and returns the exit code; bin/cli.ts is the launcher.
  *
  * Exit codes: 0 success, 1 the file is bad (or cannot be opened with what was given),
- * 2 usage error (unknown command or option, missing argument, output exists without --force).
+ * 2 usage error (unknown command or option, missing argument, output exists without --force,
+ * a named file or folder that is missing, a folder, or not accessible).
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { PagevaultError, isPagevaultError } from '../src/errors';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { ErrorCode, PagevaultError, isPagevaultError } from '../src/errors';
 import type { ArchiveKeyCache } from '../src/format/archive/crypto';
-import { writeImageArchive } from '../src/format/archive/from-image';
+import { streamImageArchive } from '../src/format/archive/from-image';
 import { parseSqliteHeader } from '../src/format/sqlite-header';
-import { inspectFile, loadImage } from './images';
+import { fsError, USER_MISTAKES } from './fs-errors';
+import { inspectFile, kindOf, loadImage, openFile, rawImage } from './images';
 import type { LoadContext } from './images';
-import { checkImage, tableCounts } from './sqlite-check';
+import { refuseUnsafeCopy } from './live-journal';
+import { writeOutput } from './output-file';
+import { checkImage } from './sqlite-check';
+import { sha256HexInPlace } from './hash';
 
 /** Where the CLI writes; tests pass string collectors. */
 export interface CliIo {
@@ -25,9 +29,9 @@ export interface CliIo {
 }
 
 export const USAGE = `usage:
-  pagevault inspect FILE [--json]
-  pagevault verify FILE [--passphrase-file F] [--base FILE]... [--json]
-  pagevault extract FILE -o OUT.sqlite [--passphrase-file F] [--base FILE]... [--force] [--json]
+  pagevault inspect FILE [--passphrase-file F] [--json]
+  pagevault verify FILE [--passphrase-file F] [--require-encrypted] [--base FILE]... [--json]
+  pagevault extract FILE -o OUT.sqlite [--passphrase-file F] [--require-encrypted] [--base FILE]... [--force] [--json]
   pagevault create DB.sqlite -o OUT.pvault [--since BASE] [--base FILE]... [--passphrase-file F] [--note TEXT] [--force] [--json]
 FILE may be a pagevault archive, a .sqlite or a .sqlite.gz file.
 `;
@@ -42,6 +46,7 @@ interface Args {
   readonly file: string;
   readonly json: boolean;
   readonly force: boolean;
+  readonly requireEncrypted: boolean;
   readonly out?: string;
   readonly passphraseFile?: string;
   readonly since?: string;
@@ -50,13 +55,14 @@ interface Args {
 }
 
 const usage = (message: string): never => {
-  throw new PagevaultError('INVALID_ARGUMENT', message, { usage: true });
+  throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, message, { usage: true });
 };
 
+const FLAGS: ReadonlySet<string> = new Set(['--json', '--force', '--require-encrypted']);
 const ALLOWED: Record<string, readonly string[]> = {
-  inspect: ['--json'],
-  verify: ['--json', '--passphrase-file', '--base'],
-  extract: ['--json', '--passphrase-file', '--base', '-o', '--force'],
+  inspect: ['--json', '--passphrase-file'],
+  verify: ['--json', '--passphrase-file', '--base', '--require-encrypted'],
+  extract: ['--json', '--passphrase-file', '--base', '-o', '--force', '--require-encrypted'],
   create: ['--json', '--passphrase-file', '--base', '-o', '--force', '--since', '--note'],
 };
 
@@ -75,7 +81,7 @@ function parseArgs(argv: readonly string[]): Args {
       continue;
     }
     if (!allowed.includes(arg)) usage(`Unknown option ${arg} for ${command}.`);
-    if (arg === '--json' || arg === '--force') {
+    if (FLAGS.has(arg)) {
       flags.add(arg);
       continue;
     }
@@ -92,6 +98,7 @@ function parseArgs(argv: readonly string[]): Args {
     file: positional[0]!,
     json: flags.has('--json'),
     force: flags.has('--force'),
+    requireEncrypted: flags.has('--require-encrypted'),
     bases,
     ...(values['-o'] === undefined ? {} : { out: values['-o'] }),
     ...(values['--passphrase-file'] === undefined ? {} : { passphraseFile: values['--passphrase-file'] }),
@@ -100,31 +107,20 @@ function parseArgs(argv: readonly string[]): Args {
   };
 }
 
-/** Reads a passphrase file; one trailing newline (LF or CRLF) is not part of the passphrase. */
+/**
+ * Reads a passphrase file; one trailing newline (LF or CRLF) is not part of the passphrase.
+ * (The KDF normalises it to NFC, as everywhere a passphrase is used.)
+ */
 async function readPassphrase(path: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    return usage(`Cannot read the passphrase file ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw fsError(error, 'read the passphrase file', path);
   }
   const passphrase = text.replace(/\r?\n$/, '');
   if (passphrase.length === 0) usage(`The passphrase file ${path} is empty.`);
   return passphrase;
-}
-
-/** Writes to a temporary file next to `out`, then renames it into place. */
-async function writeAtomically(out: string, parts: readonly Uint8Array[], force: boolean): Promise<void> {
-  const exists = await stat(out).then(() => true, () => false);
-  if (exists && !force) usage(`${out} exists; pass --force to overwrite it.`);
-  const temp = join(dirname(out), `.${basename(out)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(temp, parts);
-    await rename(temp, out);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw new PagevaultError('INVALID_ARGUMENT', `Cannot write ${out}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
 }
 
 async function run(args: Args, io: CliIo): Promise<unknown> {
@@ -132,6 +128,7 @@ async function run(args: Args, io: CliIo): Promise<unknown> {
   const context: LoadContext = {
     ...(args.passphraseFile === undefined ? {} : { passphrase: await readPassphrase(args.passphraseFile) }),
     keyCache,
+    requireEncrypted: args.requireEncrypted,
     bases: args.bases,
     progress: (done, total) => {
       if (io.stderrIsTTY) io.stderr(`\rchunk ${done}/${total}${done === total ? '\n' : ''}`);
@@ -140,38 +137,56 @@ async function run(args: Args, io: CliIo): Promise<unknown> {
   switch (args.command) {
     case 'inspect':
       // Every documented key is present in --json output; absent facts are null.
-      return { ...INSPECT_KEYS, ...(await inspectFile(args.file)) };
+      return { ...INSPECT_KEYS, ...(await inspectFile(args.file, context.passphrase, keyCache)) };
     case 'verify': {
       const loaded = await loadImage(args.file, context);
       const { tables } = await checkImage(loaded.image);
-      return { ok: true, format: loaded.format, sha256: loaded.sha256, sizeBytes: loaded.image.length, integrity: 'ok', tables };
+      return { ok: true, format: loaded.format, encrypted: loaded.encrypted, sha256: loaded.sha256, sizeBytes: loaded.image.length, integrity: 'ok', tables };
     }
-    case 'extract': {
-      const loaded = await loadImage(args.file, context);
-      const { tables } = await checkImage(loaded.image);
-      await writeAtomically(args.out!, [loaded.image], args.force);
-      return { ok: true, out: args.out, sha256: loaded.sha256, sizeBytes: loaded.image.length, tables };
-    }
-    case 'create': {
-      const loaded = await loadImage(args.file, { ...context, bases: [] });
-      if (loaded.format !== 'sqlite') usage(`create reads a plain SQLite file; ${args.file} is ${loaded.format}.`);
-      const base = args.since === undefined ? undefined : (await loadImage(args.since, context)).image;
-      if (base !== undefined && parseSqliteHeader(base).pageSize !== parseSqliteHeader(loaded.image).pageSize) {
-        throw new PagevaultError('CHAIN', 'The --since base has another page size; make a full backup instead.');
-      }
-      const tables = await tableCounts(loaded.image);
-      const name = basename(args.file).replace(/\.(sqlite3?|db)$/i, '') || 'database';
-      const parts = await writeImageArchive(
-        loaded.image,
-        { name, createdAt: Date.now(), method: 'cli', tables, ...(args.note === undefined ? {} : { note: args.note }) },
-        { ...(context.passphrase === undefined ? {} : { passphrase: context.passphrase }), ...(base === undefined ? {} : { base }) },
-      );
-      await writeAtomically(args.out!, parts, args.force);
-      return { ok: true, out: args.out, sha256: loaded.sha256, sizeBytes: loaded.image.length, archiveBytes: parts.reduce((n, p) => n + p.length, 0), incremental: base !== undefined, encrypted: context.passphrase !== undefined };
-    }
+    case 'extract':
+      // Each verified chunk goes to the temporary file as it is read; the target appears only
+      // after the image hash and integrity_check pass.
+      return writeOutput(args.out!, args.force, async (out) => {
+        const loaded = await loadImage(args.file, context, (bytes) => out.write([bytes]));
+        const { tables } = await checkImage(loaded.image);
+        return { ok: true, out: args.out, encrypted: loaded.encrypted, sha256: loaded.sha256, sizeBytes: loaded.image.length, tables };
+      });
+    case 'create':
+      return create(args, context);
     default:
       return usage(`Unknown command "${args.command}".`);
   }
+}
+
+/** `create`: a consistent, intact SQLite file only (no live -wal/-journal, integrity_check ok), streamed into the archive. */
+async function create(args: Args, context: LoadContext): Promise<unknown> {
+  const source = await openFile(args.file);
+  let image: Uint8Array;
+  try {
+    const kind = await kindOf(source);
+    if (kind !== 'sqlite') usage(`create reads a plain SQLite file; ${args.file} is ${kind === 'gzip' ? 'sqlite.gz' : kind}.`);
+    await refuseUnsafeCopy(args.file);
+    image = await rawImage(args.file, kind, source.size);
+  } finally {
+    await source.close();
+  }
+  // A damaged database must never become a backup that fails only the day it is needed.
+  const { tables } = await checkImage(image);
+  const base = args.since === undefined ? undefined : (await loadImage(args.since, context)).image;
+  if (base !== undefined && parseSqliteHeader(base).pageSize !== parseSqliteHeader(image).pageSize) {
+    throw new PagevaultError(ErrorCode.CHAIN, 'The --since base has another page size; make a full backup instead.');
+  }
+  const sha256 = sha256HexInPlace(image);
+  const name = basename(args.file).replace(/\.(sqlite3?|db)$/i, '') || 'database';
+  const archiveBytes = await writeOutput(args.out!, args.force, (out) =>
+    streamImageArchive(
+      image,
+      { name, createdAt: Date.now(), method: 'cli', tables, ...(args.note === undefined ? {} : { note: args.note }) },
+      { imageSha256: sha256, ...(context.passphrase === undefined ? {} : { passphrase: context.passphrase }), ...(base === undefined ? {} : { base }) },
+      (parts) => out.write(parts),
+    ),
+  );
+  return { ok: true, out: args.out, sha256, sizeBytes: image.length, archiveBytes, incremental: base !== undefined, encrypted: context.passphrase !== undefined };
 }
 
 /**
@@ -192,13 +207,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return 0;
   } catch (error) {
     const known = isPagevaultError(error);
-    const code = known ? error.code : 'INTERNAL';
+    const code = known ? error.code : ErrorCode.INTERNAL;
     const message = known ? error.message : `Unexpected error: ${error instanceof Error ? error.message : String(error)}`;
     io.stderr(`error ${code}: ${message}\n`);
     const isUsage = known && error.details['usage'] === true;
     if (isUsage && !json) io.stderr(USAGE);
     if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
-    return isUsage ? 2 : 1;
+    return isUsage || USER_MISTAKES.has(code) ? 2 : 1;
   }
 }
 

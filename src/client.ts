@@ -72,9 +72,12 @@ export interface BackupClient {
   restore(options: RestoreOptions): Promise<RestoreResult>;
   /** A portable file of a backup: archive (default), sqlite, sqlite.gz or sql. @throws NOT_FOUND, CHAIN */
   download(backupId: string, options?: DownloadOptions): Promise<{ blob: Blob; filename: string }>;
-  /** Checks and stores an archive, SQLite file, gzip'd SQLite file or SQL dump as a backup. */
-  upload(file: Blob, options?: UploadOptions): Promise<{ backupId: string }>;
-  /** What a stored backup or a file holds, without restoring it. */
+  /**
+   * Checks and stores an archive, SQLite file, gzip'd SQLite file or SQL dump as a backup; `encrypted` says whether the file was.
+   * @throws NOT_ENCRYPTED with `requireEncrypted` for a plain file, WRONG_PASSPHRASE, INTEGRITY, CORRUPT, CHAIN
+   */
+  upload(file: Blob, options?: UploadOptions): Promise<{ backupId: string; encrypted: boolean }>;
+  /** What a stored backup or a file holds, without restoring it (an encrypted archive tells its facts only with its passphrase). @throws WRONG_PASSPHRASE */
   inspect(target: string | Blob, options?: { passphrase?: string }): Promise<InspectResult>;
   /** Restores into a scratch connection and runs every check. */
   verify(backupId: string): Promise<VerifyReport>;

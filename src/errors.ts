@@ -46,6 +46,20 @@ export const ErrorCode = {
   WRONG_PASSPHRASE: 'WRONG_PASSPHRASE',
   /** The backup is encrypted and no passphrase was given. */
   PASSPHRASE_REQUIRED: 'PASSPHRASE_REQUIRED',
+  /** An encrypted backup was required and the file is plain (a downgrade or a forged copy). */
+  NOT_ENCRYPTED: 'NOT_ENCRYPTED',
+  /** A SQLite database has a non-empty `-wal` file beside it: committed data may be only there. */
+  WAL_PRESENT: 'WAL_PRESENT',
+  /** A SQLite database has a hot `-journal` beside it: the main file may be half-written. */
+  HOT_JOURNAL: 'HOT_JOURNAL',
+  /** A file or folder the user named does not exist (CLI). */
+  FILE_NOT_FOUND: 'FILE_NOT_FOUND',
+  /** A folder was named where a file is expected (CLI). */
+  IS_A_DIRECTORY: 'IS_A_DIRECTORY',
+  /** The operating system refused access to a file or folder (CLI). */
+  PERMISSION_DENIED: 'PERMISSION_DENIED',
+  /** The output file exists (a dangling symlink counts) and `--force` was not given (CLI). */
+  OUTPUT_EXISTS: 'OUTPUT_EXISTS',
   /** An incremental backup's base is missing or is another database. */
   CHAIN: 'CHAIN',
   /** The bytes are not a SQLite database. */

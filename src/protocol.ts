@@ -228,6 +228,8 @@ export interface DownloadOptions {
 
 export interface UploadOptions {
   readonly passphrase?: string;
+  /** Refuse a file that is not an encrypted archive (`NOT_ENCRYPTED`): a plain copy cannot stand in for an encrypted backup. */
+  readonly requireEncrypted?: boolean;
   readonly note?: string;
   /** Limit for running a `.sql` dump, default 30 000 ms. */
   readonly sqlTimeoutMs?: number;
@@ -259,6 +261,7 @@ export interface InspectResult {
   readonly sqliteVersion?: number;
   readonly userVersion?: number;
   readonly tables?: readonly TableCount[];
+  /** True for an encrypted archive. Without its passphrase a v2 one reports only this, `version` and `sizeBytes` (the file's). */
   readonly encrypted: boolean;
   readonly base?: string;
   readonly partial?: boolean;
@@ -345,7 +348,7 @@ export interface BackupApi {
 /** Portable files: download, upload, inspect. */
 export interface PortableApi {
   backupDownload(backupId: string, options: DownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
-  backupUpload(blob: Blob, options: UploadOptions): Promise<Result<{ backupId: string }>>;
+  backupUpload(blob: Blob, options: UploadOptions): Promise<Result<{ backupId: string; encrypted: boolean }>>;
   backupInspect(target: string | Blob, options: { passphrase?: string }): Promise<Result<InspectResult>>;
 }
 

@@ -4,9 +4,11 @@ import { h, table } from './dom';
 import { bytes, count, when } from './format';
 
 export function inspectView(title: string, result: InspectResult): HTMLElement {
+  // An encrypted (v2) archive inspected without its passphrase reports only its file size.
+  const sealed = result.encrypted && result.pageSize === 0;
   const facts: [string, string][] = [
     ['Format', result.format + (result.version === undefined ? '' : ` v${result.version}`)],
-    ['Size', `${bytes(result.sizeBytes)} (${count(result.pageCount)} pages of ${count(result.pageSize)} B)`],
+    ['Size', sealed ? `${bytes(result.sizeBytes)} file (contents sealed)` : `${bytes(result.sizeBytes)} (${count(result.pageCount)} pages of ${count(result.pageSize)} B)`],
     ['Encrypted', result.encrypted ? 'yes' : 'no'],
   ];
   if (result.createdAt !== undefined) facts.push(['Created', when(result.createdAt)]);
@@ -24,6 +26,6 @@ export function inspectView(title: string, result: InspectResult): HTMLElement {
     h('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', { class: k === 'SHA-256' ? 'mono' : undefined }, v)])),
     tables.length > 0
       ? table(`Tables in ${title}`, ['Table', { label: 'Rows', numeric: true }], tables.map((t) => [t.name, count(t.rows)]))
-      : h('p', { class: 'muted' }, result.encrypted ? 'Table list is encrypted: give the passphrase to see it.' : 'No tables.'),
+      : h('p', { class: 'muted' }, sealed ? 'Tables, note, names and hashes are encrypted: give the passphrase to see them.' : 'No tables.'),
   );
 }

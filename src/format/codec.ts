@@ -3,7 +3,7 @@
  * first saved; downloads and backups reuse the stored bytes.
  */
 import { deflateSync, inflateSync } from 'fflate';
-import { PagevaultError } from '../errors';
+import { ErrorCode, PagevaultError } from '../errors';
 
 /** How a chunk's bytes are stored. */
 export type ChunkCodec = 'raw' | 'deflate';
@@ -29,7 +29,7 @@ type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
  */
 export function compressChunk(plain: Uint8Array, level: number = DEFAULT_DEFLATE_LEVEL): StoredChunk {
   if (!Number.isInteger(level) || level < 0 || level > 9) {
-    throw new PagevaultError('INVALID_ARGUMENT', `Compression level must be an integer 0..9, got ${level}.`);
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `Compression level must be an integer 0..9, got ${level}.`);
   }
   if (plain.length === 0) return { codec: 'raw', data: plain };
   const deflated = deflateSync(plain, { level: level as DeflateLevel });
@@ -45,15 +45,15 @@ export function compressChunk(plain: Uint8Array, level: number = DEFAULT_DEFLATE
  */
 export function decompressChunk(codec: ChunkCodec, data: Uint8Array, expectedSize: number): Uint8Array {
   if (!Number.isSafeInteger(expectedSize) || expectedSize < 0) {
-    throw new PagevaultError('INVALID_ARGUMENT', `Expected size must be a non-negative integer, got ${expectedSize}.`);
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `Expected size must be a non-negative integer, got ${expectedSize}.`);
   }
   if (codec === 'raw') {
     if (data.length !== expectedSize) {
-      throw new PagevaultError('INTEGRITY', `Raw chunk is ${data.length} bytes, expected ${expectedSize}.`);
+      throw new PagevaultError(ErrorCode.INTEGRITY, `Raw chunk is ${data.length} bytes, expected ${expectedSize}.`);
     }
     return data;
   }
-  if (codec !== 'deflate') throw new PagevaultError('INVALID_ARGUMENT', `Unknown chunk codec ${String(codec)}.`);
+  if (codec !== 'deflate') throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `Unknown chunk codec ${String(codec)}.`);
   // One spare byte: output that reaches it is longer than declared. fflate never grows a
   // caller-provided buffer in one-shot mode; writes past its end are dropped or throw RangeError.
   const out = new Uint8Array(expectedSize + 1);
@@ -61,10 +61,10 @@ export function decompressChunk(codec: ChunkCodec, data: Uint8Array, expectedSiz
   try {
     result = inflateSync(data, { out });
   } catch (error) {
-    throw new PagevaultError('INTEGRITY', 'Compressed chunk is damaged.', { expectedSize }, { cause: error });
+    throw new PagevaultError(ErrorCode.INTEGRITY, 'Compressed chunk is damaged.', { expectedSize }, { cause: error });
   }
   if (result.length !== expectedSize) {
-    throw new PagevaultError('INTEGRITY', `Chunk decompressed to ${result.length >= out.length ? 'more than' : result.length} bytes, expected ${expectedSize}.`, { expectedSize });
+    throw new PagevaultError(ErrorCode.INTEGRITY, `Chunk decompressed to ${result.length >= out.length ? 'more than' : result.length} bytes, expected ${expectedSize}.`, { expectedSize });
   }
   return result.buffer === out.buffer ? out.subarray(0, expectedSize) : result;
 }

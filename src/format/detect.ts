@@ -1,7 +1,7 @@
 /**
  * Tells what an uploaded file is from its first bytes, never from its name.
  */
-import { PagevaultError } from '../errors';
+import { ErrorCode, PagevaultError } from '../errors';
 import { ARCHIVE_MAGIC } from './archive/layout';
 import { isSqliteMagic } from './sqlite-header';
 
@@ -87,7 +87,7 @@ function firstSqlToken(text: string): string | undefined {
 export function detectKind(firstBytes: Uint8Array): FileKind {
   if (firstBytes.length === 0) {
     // sql.js opens an empty buffer as a fresh empty database; restoring that would wipe user data.
-    throw new PagevaultError('NOT_SQLITE', 'The file is empty.', { looksLike: 'empty file' });
+    throw new PagevaultError(ErrorCode.NOT_SQLITE, 'The file is empty.', { looksLike: 'empty file' });
   }
   if (startsWith(firstBytes, ARCHIVE_MAGIC)) return 'archive';
   if (isSqliteMagic(firstBytes)) return 'sqlite';
@@ -98,5 +98,5 @@ export function detectKind(firstBytes: Uint8Array): FileKind {
     if (token !== undefined && SQL_KEYWORDS.has(token)) return 'sql';
   }
   const looksLike = describeOther(firstBytes);
-  throw new PagevaultError('NOT_SQLITE', `The file is not a SQLite database or a pagevault backup; it looks like ${looksLike}.`, { looksLike });
+  throw new PagevaultError(ErrorCode.NOT_SQLITE, `The file is not a SQLite database or a pagevault backup; it looks like ${looksLike}.`, { looksLike });
 }

@@ -9,7 +9,7 @@
  * Trailing garbage of one to three bytes shifts the trailer and fails as INTEGRITY.
  */
 import { Gunzip, Gzip } from 'fflate';
-import { PagevaultError } from '../errors';
+import { ErrorCode, PagevaultError } from '../errors';
 import { crc32 } from './crc32';
 
 // RFC 1952 member header.
@@ -40,7 +40,7 @@ export interface GzipWriter {
 export function createGzipWriter(options: { level?: number; filename?: string; mtime?: number } = {}): GzipWriter {
   const level = options.level ?? 6;
   if (!Number.isInteger(level) || level < 0 || level > 9) {
-    throw new PagevaultError('INVALID_ARGUMENT', `Compression level must be an integer 0..9, got ${level}.`);
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `Compression level must be an integer 0..9, got ${level}.`);
   }
   let out: Uint8Array[] = [];
   const gzip = new Gzip({
@@ -59,12 +59,12 @@ export function createGzipWriter(options: { level?: number; filename?: string; m
   };
   return {
     push(bytes) {
-      if (finished) throw new PagevaultError('INVALID_ARGUMENT', 'The gzip stream is already finished.');
+      if (finished) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'The gzip stream is already finished.');
       gzip.push(bytes, false);
       return take();
     },
     finish() {
-      if (finished) throw new PagevaultError('INVALID_ARGUMENT', 'The gzip stream is already finished.');
+      if (finished) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'The gzip stream is already finished.');
       finished = true;
       gzip.push(new Uint8Array(0), true);
       return take();
@@ -75,11 +75,11 @@ export function createGzipWriter(options: { level?: number; filename?: string; m
 /** Checks the fixed part of the member header; returns nothing, throws on anything we refuse. */
 function checkMemberHeader(source: Uint8Array): void {
   if (source.length < GZIP_HEADER_MIN_BYTES + GZIP_TRAILER_BYTES || source[0] !== GZIP_ID1 || source[1] !== GZIP_ID2) {
-    throw new PagevaultError('INVALID_BACKUP', 'Not a gzip file, or too short to be one.');
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'Not a gzip file, or too short to be one.');
   }
-  if (source[2] !== GZIP_CM_DEFLATE) throw new PagevaultError('INVALID_BACKUP', 'The gzip file uses an unknown compression method.');
+  if (source[2] !== GZIP_CM_DEFLATE) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The gzip file uses an unknown compression method.');
   if ((source[GZIP_OFFSET_FLAGS]! & GZIP_RESERVED_FLAGS) !== 0) {
-    throw new PagevaultError('INVALID_BACKUP', 'The gzip header has reserved flags set.');
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The gzip header has reserved flags set.');
   }
 }
 
@@ -99,12 +99,12 @@ export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8A
   const gunzip = new Gunzip();
   gunzip.ondata = (chunk) => {
     if (memberEnd !== undefined) {
-      if (chunk.length > 0) throw new PagevaultError('INVALID_BACKUP', 'The gzip file has more than one member.');
+      if (chunk.length > 0) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The gzip file has more than one member.');
       return;
     }
     total += chunk.length;
     if (total > maxOutput) {
-      throw new PagevaultError('LIMIT_EXCEEDED', `The gzip file expands to more than ${maxOutput} bytes.`, { maxOutput });
+      throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The gzip file expands to more than ${maxOutput} bytes.`, { maxOutput });
     }
     if (chunk.length > 0) {
       crc = crc32(chunk, crc);
@@ -123,17 +123,17 @@ export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8A
   } catch (error) {
     if (error instanceof PagevaultError) throw error;
     // fflate rejects a damaged or cut deflate stream and garbage where a next member would start.
-    throw new PagevaultError('INTEGRITY', 'The gzip data is damaged, truncated or followed by garbage.', {}, { cause: error });
+    throw new PagevaultError(ErrorCode.INTEGRITY, 'The gzip data is damaged, truncated or followed by garbage.', {}, { cause: error });
   }
-  if (memberEnd !== undefined) throw new PagevaultError('INVALID_BACKUP', 'The gzip file has more than one member.', { memberEnd });
+  if (memberEnd !== undefined) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The gzip file has more than one member.', { memberEnd });
   // With a single member, the trailer is the last eight bytes.
   const view = new DataView(source.buffer, source.byteOffset + source.length - GZIP_TRAILER_BYTES, GZIP_TRAILER_BYTES);
   const expectedCrc = view.getUint32(0, true);
   const expectedSize = view.getUint32(4, true);
   if (expectedSize !== total % 2 ** 32) {
-    throw new PagevaultError('INTEGRITY', `The gzip size trailer says ${expectedSize} bytes, the data has ${total}.`);
+    throw new PagevaultError(ErrorCode.INTEGRITY, `The gzip size trailer says ${expectedSize} bytes, the data has ${total}.`);
   }
-  if (expectedCrc !== crc) throw new PagevaultError('INTEGRITY', 'The gzip CRC-32 does not match the data.');
+  if (expectedCrc !== crc) throw new PagevaultError(ErrorCode.INTEGRITY, 'The gzip CRC-32 does not match the data.');
   const out = new Uint8Array(total);
   let offset = 0;
   for (const part of parts) {

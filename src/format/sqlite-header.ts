@@ -2,7 +2,7 @@
  * The 100-byte SQLite database header, as described in https://www.sqlite.org/fileformat.html#the_database_header.
  * Only the fields pagevault uses are decoded.
  */
-import { PagevaultError } from '../errors';
+import { ErrorCode, PagevaultError } from '../errors';
 
 /** "SQLite format 3\0". */
 export const SQLITE_MAGIC = new Uint8Array([
@@ -57,15 +57,15 @@ export function isSqliteMagic(bytes: Uint8Array): boolean {
  * @example const { pageSize, pageCount } = parseSqliteHeader(image.subarray(0, 100));
  */
 export function parseSqliteHeader(bytes: Uint8Array): SqliteHeader {
-  if (!isSqliteMagic(bytes)) throw new PagevaultError('NOT_SQLITE', 'The bytes do not start with the SQLite header.');
+  if (!isSqliteMagic(bytes)) throw new PagevaultError(ErrorCode.NOT_SQLITE, 'The bytes do not start with the SQLite header.');
   if (bytes.length < SQLITE_HEADER_BYTES) {
-    throw new PagevaultError('NOT_SQLITE', `The SQLite header is cut short (${bytes.length} of ${SQLITE_HEADER_BYTES} bytes).`);
+    throw new PagevaultError(ErrorCode.NOT_SQLITE, `The SQLite header is cut short (${bytes.length} of ${SQLITE_HEADER_BYTES} bytes).`);
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, SQLITE_HEADER_BYTES);
   const rawPageSize = view.getUint16(OFFSET_PAGE_SIZE);
   const pageSize = rawPageSize === 1 ? MAX_PAGE_SIZE : rawPageSize;
   if (pageSize < MIN_PAGE_SIZE || pageSize > MAX_PAGE_SIZE || (pageSize & (pageSize - 1)) !== 0) {
-    throw new PagevaultError('NOT_SQLITE', `Invalid SQLite page size ${rawPageSize}.`, { pageSize: rawPageSize });
+    throw new PagevaultError(ErrorCode.NOT_SQLITE, `Invalid SQLite page size ${rawPageSize}.`, { pageSize: rawPageSize });
   }
   const changeCounter = view.getUint32(OFFSET_CHANGE_COUNTER);
   const rawPageCount = view.getUint32(OFFSET_PAGE_COUNT);

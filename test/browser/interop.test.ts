@@ -36,7 +36,7 @@ describe('files made in Chromium and outside it are the same format', () => {
     const verify = await commands.pagevaultCli(['verify', '{dir}/b.pvault', '--json'], { 'b.pvault': archive });
     expect(verify.code).toBe(0);
     const inspect = await commands.pagevaultCli(['inspect', '{dir}/b.pvault', '--json'], { 'b.pvault': archive });
-    expect(JSON.parse(inspect.stdout)).toMatchObject({ format: 'archive', version: 1, note: 'for the cli', sha256: info.sha256, tables: info.tables, encrypted: false });
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ format: 'archive', version: 2, note: 'for the cli', sha256: info.sha256, tables: info.tables, encrypted: false });
     const extract = await commands.pagevaultCli(['extract', '{dir}/b.pvault', '-o', '{dir}/out.sqlite'], { 'b.pvault': archive });
     expect(extract.code).toBe(0);
     expect(await sha256Hex(fromBase64(extract.files['out.sqlite']!))).toBe(info.sha256);

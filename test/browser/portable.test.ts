@@ -46,11 +46,17 @@ describe('portable backup files', () => {
     await source.backup.wait(backupId);
     const { blob } = await source.backup.download(backupId, { passphrase: 'correct horse' });
     const facts = await source.backup.inspect(blob);
-    expect(facts.encrypted).toBe(true);
+    // Sealed: without the passphrase only that it is encrypted and how large.
+    expect(facts).toEqual({ format: 'archive', version: 2, encrypted: true, sizeBytes: blob.size, pageSize: 0, pageCount: 0 });
+    expect(await source.backup.inspect(blob, { passphrase: 'correct horse' })).toMatchObject({ encrypted: true, tables: (await source.backup.list())[0]!.tables });
     const target = await open(uniqueName('encrypted-target'));
     await rejectsWith(target.backup.upload(blob), 'PASSPHRASE_REQUIRED');
     await rejectsWith(target.backup.upload(blob, { passphrase: 'wrong' }), 'WRONG_PASSPHRASE');
+    // A plain archive where an encrypted one is required: refused even with the passphrase.
+    const plain = (await source.backup.download(backupId)).blob;
+    await rejectsWith(target.backup.upload(plain, { passphrase: 'correct horse', requireEncrypted: true }), 'NOT_ENCRYPTED');
     expect(await target.backup.list()).toEqual([]);
+    expect(await target.backup.upload(blob, { passphrase: 'correct horse', requireEncrypted: true })).toMatchObject({ encrypted: true });
     expect(await roundTrip(target, blob, 'correct horse')).toBe(expected);
     await target.close();
     await source.close();
@@ -94,7 +100,7 @@ describe('portable backup files', () => {
     const stored = await source.backup.inspect(info.backupId);
     expect(stored).toMatchObject({ format: 'stored', note: 'look', pageSize: info.pageSize, pageCount: info.pageCount, sha256: info.sha256, userVersion: 12, encrypted: false });
     const file = await source.backup.inspect((await source.backup.download(info.backupId)).blob);
-    expect(file).toMatchObject({ format: 'archive', version: 1, note: 'look', method: 'pages', sha256: info.sha256, userVersion: 12, tables: info.tables, encrypted: false });
+    expect(file).toMatchObject({ format: 'archive', version: 2, note: 'look', method: 'pages', sha256: info.sha256, userVersion: 12, tables: info.tables, encrypted: false });
     const raw = await source.backup.inspect((await source.backup.download(info.backupId, { format: 'sqlite' })).blob);
     expect(raw).toMatchObject({ format: 'sqlite', pageCount: info.pageCount, tables: info.tables });
     await source.close();

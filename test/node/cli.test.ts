@@ -38,7 +38,7 @@ describe('pagevault CLI', () => {
     const inspected = await cli('inspect', path('full.pvault'), '--json');
     expect(inspected.code).toBe(0);
     const facts = inspected.json();
-    expect(facts).toMatchObject({ format: 'archive', version: 1, method: 'cli', note: 'nightly', pageSize: 4096, encrypted: false, base: null });
+    expect(facts).toMatchObject({ format: 'archive', version: 2, method: 'cli', note: 'nightly', pageSize: 4096, encrypted: false, base: null });
     expect(facts['sha256']).toBe(await sha256Hex(await readFile(path('app.sqlite'))));
     expect(facts['tables']).toEqual([{ name: 'empty_one', rows: 0 }, { name: 't', rows: 3000 }]);
     for (const key of ['createdAt', 'pageCount', 'sizeBytes', 'sqliteVersion', 'userVersion']) expect(facts).toHaveProperty(key);
@@ -92,7 +92,8 @@ describe('pagevault CLI', () => {
     expect((await cli('inspect', path('app.sqlite'), '--bogus')).code).toBe(2);
     expect((await cli('extract', path('full.pvault'))).code).toBe(2);
     const missing = await cli('inspect', path('nope.pvault'), '--json');
-    expect(missing.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
+    expect(missing.json()).toMatchObject({ error: { code: 'FILE_NOT_FOUND' } });
+    expect(missing.code).toBe(2);
     await writeFile(path('empty.sqlite'), new Uint8Array(0));
     await writeFile(path('pic.png'), new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     for (const f of ['empty.sqlite', 'pic.png']) {

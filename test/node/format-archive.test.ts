@@ -27,7 +27,7 @@ describe('archive v1 round trip', () => {
     expect(archive.length).toBeLessThan(image.length);
     expect(await roundTrip(archive)).toEqual(image);
     const facts = await inspectArchive(bytesSource(archive));
-    expect(facts).toMatchObject({ format: 'archive', version: 1, pageSize: 4096, sizeBytes: image.length, sha256: await sha256Hex(image), encrypted: false, method: 'test' });
+    expect(facts).toMatchObject({ format: 'archive', version: 2, pageSize: 4096, sizeBytes: image.length, sha256: await sha256Hex(image), encrypted: false, method: 'test' });
   });
 
   it('an encrypted archive opens with its passphrase, says WRONG_PASSPHRASE for another and PASSPHRASE_REQUIRED for none', async () => {

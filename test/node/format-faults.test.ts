@@ -101,9 +101,9 @@ describe('damaged archives', () => {
   });
 
   it('a future format version and an unknown critical flag are UNSUPPORTED_VERSION; an unknown optional flag is not', async () => {
-    const v2 = plain.slice();
-    new DataView(v2.buffer).setUint16(8, 2);
-    expect((await attempt(v2)).code).toBe('UNSUPPORTED_VERSION');
+    const v3 = plain.slice();
+    new DataView(v3.buffer).setUint16(8, 3);
+    expect((await attempt(v3)).code).toBe('UNSUPPORTED_VERSION');
     const flag = plain.slice();
     new DataView(flag.buffer).setUint16(10, 0x0002);
     expect((await attempt(flag)).code).toBe('UNSUPPORTED_VERSION');

@@ -1,10 +1,13 @@
 /**
- * Property tests of the archive reader: valid archives (plain, encrypted, incremental) damaged at
+ * Property tests of the archive reader: valid archives (plain, encrypted, incremental, all format
+ * v2, and the golden encrypted v1 file) damaged at
  * random (bit flips, truncations, splices, records swapped, duplicated or dropped, header fields
  * overwritten, bytes appended) are either rejected with a documented code or read back to the
  * identical image; never a raw error, INTERNAL, a hang, or an allocation beyond the limits.
  * (format-faults.test.ts sweeps every single truncation and bit flip; this adds the other kinds.)
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPagevaultError } from '../../src/errors';
@@ -17,6 +20,7 @@ import { concat, makeDatabase } from './format-fixtures';
 
 /** What the reader may answer to a damaged file (README "Errors"). */
 const DOCUMENTED = ['INVALID_BACKUP', 'UNSUPPORTED_VERSION', 'INTEGRITY', 'WRONG_PASSPHRASE', 'PASSPHRASE_REQUIRED', 'CHAIN', 'NOT_SQLITE', 'LIMIT_EXCEEDED'];
+const GOLDEN = join(__dirname, '..', 'golden');
 /** No case may hold more than this many bytes of ArrayBuffers beyond the start (the images are ~40 KB). */
 const ALLOCATION_BOUND = 64 * 1024 * 1024;
 const PASS = 'fuzz passphrase';
@@ -57,10 +61,14 @@ beforeAll(async () => {
   const baseChunks = new Map(base.keys.map((key, i) => [key, base.chunks[i]!] as const));
   const incremental = concat(await writeImageArchive(next, meta, { chunkSize: 4096, base: image }));
   const resolve: BaseResolver = async (key) => baseChunks.get(key);
+  const v1 = new Uint8Array(readFileSync(join(GOLDEN, 'encrypted.pvault')));
+  const v1Pass = readFileSync(join(GOLDEN, 'encrypted.passphrase.txt'), 'utf8').replace(/\r?\n$/, '');
+  const v1Image = await readArchiveImage(await openArchive(bytesSource(v1), { passphrase: v1Pass, keyCache }));
   fixtures.push(
     { label: 'plain', bytes: plain, image, layout: await layoutOf(plain), share: 0.4 },
     { label: 'encrypted', bytes: encrypted, image, layout: await layoutOf(encrypted, PASS), passphrase: PASS, share: 0.15 },
     { label: 'incremental', bytes: incremental, image: next, layout: await layoutOf(incremental), resolve, share: 0.15 },
+    { label: 'v1 encrypted', bytes: v1, image: v1Image, layout: await layoutOf(v1, v1Pass), passphrase: v1Pass, share: 0.05 },
   );
   baselineBuffers = process.memoryUsage().arrayBuffers;
 });
@@ -87,7 +95,7 @@ describe('damaged archives, at random', () => {
     for (const f of fixtures) expect(same((await read(f, f.bytes)).image!, f.image), f.label).toBe(true);
   });
 
-  for (const label of ['plain', 'encrypted', 'incremental']) {
+  for (const label of ['plain', 'encrypted', 'incremental', 'v1 encrypted']) {
     it(`a ${label} archive with random damage is rejected with a documented code or reads back identical`, async () => {
       const fixture = fixtures.find((f) => f.label === label)!;
       await fc.assert(

@@ -15,7 +15,7 @@ import { decompressChunk } from '../../src/format/codec';
 import { detectKind, DETECT_BYTES } from '../../src/format/detect';
 import { createGzipWriter, gunzipFirstMember } from '../../src/format/gzip';
 import { diffChunk } from '../../src/format/archive/patch';
-import { inspectArchive, openArchive } from '../../src/format/archive/reader';
+import { inspectArchive, notEncrypted, openArchive } from '../../src/format/archive/reader';
 import { blobSource } from '../../src/format/archive/source';
 import { chunkKeysDigest, createArchiveWriter, type ArchiveRecord } from '../../src/format/archive/writer';
 import { DEFAULT_MAX_IMAGE_BYTES, type ArchiveHeader } from '../../src/format/archive/layout';
@@ -24,7 +24,7 @@ import type { BackupInfo, DownloadFormat, DownloadOptions, InspectResult, Upload
 import { checkImage } from '../engine/scratch';
 import { dumpSql, runSqlDump } from '../engine/sql-dump';
 import type { BackupRecord, StoredChunk } from '../store/schema';
-import { checkId, oneOf, optionalInteger, optionalString } from '../validate';
+import { checkId, oneOf, optionalBoolean, optionalInteger, optionalString } from '../validate';
 import type { BackupJobs } from './backup-jobs';
 import { owned } from '../pool/compress-chunks';
 import { Pacer, readImage } from './chunk-io';
@@ -59,7 +59,8 @@ export class PortableFiles {
     }
     const base = options.since === undefined ? undefined : this.backupOrThrow(checkId(options.since, 'since'));
     const stamp = new Date(record.info.createdAt).toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
-    const filename = `${this.parts.name}-${stamp}${base ? '-incremental' : ''}.${EXTENSIONS[format]}`;
+    // An encrypted file's name must not tell what its sealed header hides (the vault's name).
+    const filename = `${passphrase === undefined ? this.parts.name : 'encrypted'}-${stamp}${base ? '-incremental' : ''}.${EXTENSIONS[format]}`;
     const type = format === 'sql' ? 'application/sql' : format === 'sqlite.gz' ? 'application/gzip' : 'application/octet-stream';
     // Held while read: a drop or a retention sweep meanwhile takes the backup out of the catalog,
     // but its chunks stay until this download has read them.
@@ -162,20 +163,23 @@ export class PortableFiles {
   /**
    * Checks a file and stores it as a backup (method `upload`), as a job of kind `upload`.
    * @throws NOT_SQLITE, INVALID_BACKUP, UNSUPPORTED_VERSION, INTEGRITY, WRONG_PASSPHRASE,
-   *   PASSPHRASE_REQUIRED, CHAIN, CORRUPT (fails integrity_check), LIMIT_EXCEEDED.
+   *   PASSPHRASE_REQUIRED, CHAIN, CORRUPT (fails integrity_check), LIMIT_EXCEEDED, NOT_ENCRYPTED
+   *   (`requireEncrypted` and the file is plain).
    */
-  async upload(blob: unknown, options: UploadOptions): Promise<{ backupId: string }> {
+  async upload(blob: unknown, options: UploadOptions): Promise<{ backupId: string; encrypted: boolean }> {
     if (!(blob instanceof Blob)) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'upload() takes a Blob or File.', {});
     const passphrase = optionalString(options.passphrase, 'passphrase');
     const note = optionalString(options.note, 'note');
+    const requireEncrypted = optionalBoolean(options.requireEncrypted, 'requireEncrypted') === true;
     const sqlTimeoutMs = optionalInteger(options.sqlTimeoutMs, 'sqlTimeoutMs', 1, 3_600_000) ?? DEFAULT_SQL_TIMEOUT_MS;
     const backupId = `bk-up-${crypto.randomUUID().slice(0, 13)}`;
     const { done } = await this.jobs.runner.enqueue('upload', { backupId }, async (ctx) => {
       const kind = detectKind(new Uint8Array(await blob.slice(0, DETECT_BYTES).arrayBuffer()));
+      if (requireEncrypted && kind !== 'archive') throw notEncrypted('This file');
       const received =
         kind === 'archive'
-          ? await this.receiveArchive(ctx, blob, passphrase)
-          : { image: await this.imageOf(kind, blob, sqlTimeoutMs), partial: false, note: undefined, stored: undefined };
+          ? await this.receiveArchive(ctx, blob, passphrase, requireEncrypted)
+          : { image: await this.imageOf(kind, blob, sqlTimeoutMs), partial: false, note: undefined, stored: undefined, encrypted: false };
       ctx.progress('check', 0, 1, 'bytes', { from: 40, to: 60 });
       const check = checkImage(this.parts.sql, received.image);
       if (check.integrity !== 'ok') throw new PagevaultError(ErrorCode.CORRUPT, `The uploaded database fails its integrity check: ${check.integrity}`, {});
@@ -197,14 +201,14 @@ export class PortableFiles {
         ...(received.partial ? { partial: true } : {}),
       };
       await this.parts.store.commit({ backups: new Map([[backupId, { info, manifest }]]), releaseStaging: [ctx.jobId] }, { signal: ctx.signal });
-      return { backupId };
+      return { backupId, encrypted: received.encrypted };
     });
     return done;
   }
 
   /** Reads and verifies an archive; keeps its stored chunks as they are, so nothing is recompressed. */
-  private async receiveArchive(ctx: JobContext, blob: Blob, passphrase: string | undefined) {
-    const archive = await openArchive(blobSource(blob), passphrase === undefined ? {} : { passphrase });
+  private async receiveArchive(ctx: JobContext, blob: Blob, passphrase: string | undefined, requireEncrypted: boolean) {
+    const archive = await openArchive(blobSource(blob), { requireEncrypted, ...(passphrase === undefined ? {} : { passphrase }) });
     const { header } = archive;
     if (header.base && !this.findBase(header)) {
       throw new PagevaultError(ErrorCode.CHAIN, 'This incremental backup needs its base backup, which this vault does not have. Upload the base first.', {
@@ -222,7 +226,7 @@ export class PortableFiles {
       ctx.signal.throwIfAborted();
       await pacer.maybeYield();
     }
-    return { image, stored, partial: header.partial === true, note: header.note };
+    return { image, stored, partial: header.partial === true, note: header.note, encrypted: archive.encrypted };
   }
 
   /** The base backup an incremental archive names, matched by image digest and chunk keys. */
@@ -257,10 +261,11 @@ export class PortableFiles {
   async inspect(target: unknown, options: { passphrase?: string }): Promise<InspectResult> {
     if (typeof target === 'string') return this.inspectStored(this.backupOrThrow(checkId(target, 'backupId')));
     if (!(target instanceof Blob)) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'inspect() takes a backup id or a Blob.', {});
-    optionalString(options.passphrase, 'passphrase');
+    const passphrase = optionalString(options.passphrase, 'passphrase');
     const kind = detectKind(new Uint8Array(await target.slice(0, DETECT_BYTES).arrayBuffer()));
     if (kind === 'archive') {
-      const { header: _header, ...facts } = await inspectArchive(blobSource(target));
+      // With the passphrase, an encrypted v2 archive's sealed metadata is opened (and the passphrase checked).
+      const { header: _header, ...facts } = await inspectArchive(blobSource(target), passphrase === undefined ? {} : { passphrase });
       return facts;
     }
     const image = await this.imageOf(kind, target, DEFAULT_SQL_TIMEOUT_MS);

@@ -2,7 +2,7 @@
  * Builds a whole archive from an in-memory image (the CLI's `create`, tests, golden files).
  * The worker streams stored chunks into `createArchiveWriter` instead; this helper compresses.
  */
-import { PagevaultError } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 import type { TableCount } from '../../protocol';
 import { compressChunk } from '../codec';
 import { sha256, toHex } from '../sha256';
@@ -21,8 +21,11 @@ export interface ChunkedImage {
   readonly keys: readonly string[];
 }
 
-/** Cuts an image into `chunkSize` pieces (views, not copies) and hashes each and the whole. */
-export async function chunkImage(image: Uint8Array, chunkSize: number): Promise<ChunkedImage> {
+/**
+ * Cuts an image into `chunkSize` pieces (views, not copies) and hashes each and the whole
+ * (`wholeSha256`, when the caller already has it, skips the whole-image hash: WebCrypto copies its input).
+ */
+export async function chunkImage(image: Uint8Array, chunkSize: number, wholeSha256?: string): Promise<ChunkedImage> {
   const chunks: Uint8Array[] = [];
   const keys: string[] = [];
   for (let at = 0; at < image.length; at += chunkSize) {
@@ -30,7 +33,7 @@ export async function chunkImage(image: Uint8Array, chunkSize: number): Promise<
     chunks.push(chunk);
     keys.push(toHex(await sha256(chunk)));
   }
-  return { sha256: toHex(await sha256(image)), chunks, keys };
+  return { sha256: wholeSha256 ?? toHex(await sha256(image)), chunks, keys };
 }
 
 export interface ImageArchiveMeta {
@@ -47,22 +50,42 @@ export interface ImageArchiveOptions extends ArchiveWriterOptions {
   readonly chunkSize?: number;
   /** Makes an incremental archive against this base image (same chunk size). */
   readonly base?: Uint8Array;
+  /** The image's SHA-256 (hex) when the caller has computed it already; a wrong one makes an archive every reader refuses. */
+  readonly imageSha256?: string;
 }
 
 /**
- * Writes a complete archive of a SQLite image; with `base`, only what the base lacks travels
- * (chunks the base has as `ref`, changed chunks as page patches when smaller).
+ * Writes a complete archive of a SQLite image and returns its parts (see {@link streamImageArchive}).
  * @throws NOT_SQLITE when the image is not a SQLite database; INVALID_ARGUMENT for a bad chunk size or an image that is not whole pages.
  * @example const parts = await writeImageArchive(image, { name: 'app', createdAt: Date.now(), method: 'cli', tables });
  */
 export async function writeImageArchive(image: Uint8Array, meta: ImageArchiveMeta, options: ImageArchiveOptions = {}): Promise<Uint8Array[]> {
+  const parts: Uint8Array[] = [];
+  await streamImageArchive(image, meta, options, async (more) => void parts.push(...more));
+  return parts;
+}
+
+/**
+ * Writes an archive of a SQLite image into `sink`, part by part as each chunk is compressed (and
+ * encrypted), so only one chunk's output is held at a time; returns the archive's size in bytes.
+ * With `base`, only what the base lacks travels (chunks the base has as `ref`, changed chunks as
+ * page patches when smaller).
+ * @throws NOT_SQLITE when the image is not a SQLite database; INVALID_ARGUMENT for a bad chunk size
+ *   or an image that is not whole pages; whatever `sink` throws.
+ */
+export async function streamImageArchive(
+  image: Uint8Array,
+  meta: ImageArchiveMeta,
+  options: ImageArchiveOptions,
+  sink: (parts: readonly Uint8Array[]) => Promise<void>,
+): Promise<number> {
   const sqlite = parseSqliteHeader(image);
   const { pageSize } = sqlite;
   if (image.length === 0 || image.length % pageSize !== 0) {
-    throw new PagevaultError('INVALID_ARGUMENT', `The image (${image.length} bytes) is not a whole number of ${pageSize}-byte pages.`);
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The image (${image.length} bytes) is not a whole number of ${pageSize}-byte pages.`);
   }
   const chunkSize = options.chunkSize ?? Math.max(DEFAULT_CHUNK_SIZE, pageSize);
-  const current = await chunkImage(image, chunkSize);
+  const current = await chunkImage(image, chunkSize, options.imageSha256);
   const base = options.base === undefined ? undefined : await chunkImage(options.base, chunkSize);
   const writer = await createArchiveWriter(
     {
@@ -84,7 +107,11 @@ export async function writeImageArchive(image: Uint8Array, meta: ImageArchiveMet
     options,
   );
   const baseKeys = new Set(base?.keys ?? []);
-  const parts: Uint8Array[] = [];
+  let bytes = 0;
+  const emit = async (parts: readonly Uint8Array[]) => {
+    bytes += parts.reduce((n, p) => n + p.length, 0);
+    if (parts.length > 0) await sink(parts);
+  };
   for (let index = 0; index < current.chunks.length; index++) {
     const chunk = current.chunks[index]!;
     const key = current.keys[index]!;
@@ -96,8 +123,8 @@ export async function writeImageArchive(image: Uint8Array, meta: ImageArchiveMet
       if (patch) record = { kind: 'patch', index, key, size: chunk.length, baseKey: base!.keys[index]!, patch };
     }
     record ??= { kind: 'full', index, key, size: chunk.length, ...compressChunk(chunk, options.compressionLevel) };
-    parts.push(...(await writer.add(record)));
+    await emit(await writer.add(record));
   }
-  parts.push(...(await writer.finish()));
-  return parts;
+  await emit(await writer.finish());
+  return bytes;
 }

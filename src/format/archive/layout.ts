@@ -1,9 +1,8 @@
 /**
- * Archive format v1: byte layout constants, the header type and its validation.
+ * Archive format (v2 written, v1 and v2 read): byte layout constants, the header type and its validation.
  * The spec is src/format/ARCHIVE.md; every offset here has a row in its tables.
  */
-import { PagevaultError } from '../../errors';
-import type { ErrorCode } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 import type { TableCount } from '../../protocol';
 import { isSha256Hex } from '../sha256';
 
@@ -11,8 +10,10 @@ import { isSha256Hex } from '../sha256';
 export const ARCHIVE_MAGIC = new Uint8Array([0x89, 0x50, 0x56, 0x4c, 0x54, 0x0d, 0x0a, 0x1a]);
 /** Last 8 bytes of every archive: "PVLTEND\n". */
 export const FOOTER_MAGIC = new Uint8Array([0x50, 0x56, 0x4c, 0x54, 0x45, 0x4e, 0x44, 0x0a]);
-/** The only format version this build reads and writes. */
-export const FORMAT_VERSION = 1;
+/** The format version this build writes (v2: an encrypted file seals its metadata). */
+export const FORMAT_VERSION = 2;
+/** The oldest format version this build reads. */
+export const MIN_FORMAT_VERSION = 1;
 
 // Preamble (ARCHIVE.md, "Preamble"), big-endian.
 export const PREAMBLE_OFFSET_VERSION = 8; // u16
@@ -100,7 +101,7 @@ export interface ArchiveBase {
   readonly keysSha256: string;
 }
 
-/** Everything the header of a v1 archive says. */
+/** Everything the header of an archive says (for an encrypted v2 file, once its metadata is unsealed). */
 export interface ArchiveHeader {
   readonly name: string;
   /** Epoch ms. */
@@ -143,9 +144,9 @@ const isHex = (v: unknown, minBytes: number, maxBytes: number): v is string =>
  *   cipher, LIMIT_EXCEEDED when the image exceeds `maxImageBytes`.
  */
 export function validateHeader(value: unknown, maxImageBytes: number = DEFAULT_MAX_IMAGE_BYTES): ArchiveHeader {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('INVALID_BACKUP', 'The archive header is not an object.');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(ErrorCode.INVALID_BACKUP, 'The archive header is not an object.');
   const h = value as Record<string, unknown>;
-  const bad = (field: string): never => fail('INVALID_BACKUP', `The archive header field "${field}" is missing or invalid.`);
+  const bad = (field: string): never => fail(ErrorCode.INVALID_BACKUP, `The archive header field "${field}" is missing or invalid.`);
   if (!isText(h['name'], 256) || h['name'].length === 0) bad('name');
   if (!isInt(h['createdAt'], 0, 8.64e15)) bad('createdAt');
   if (h['note'] !== undefined && !isText(h['note'])) bad('note');
@@ -167,13 +168,13 @@ export function validateHeader(value: unknown, maxImageBytes: number = DEFAULT_M
   if (h['partial'] !== undefined && typeof h['partial'] !== 'boolean') bad('partial');
   const chunkSize = h['chunkSize'];
   if (!isInt(chunkSize, pageSize as number, MAX_CHUNK_SIZE) || chunkSize % (pageSize as number) !== 0) bad('chunkSize');
-  if (h['compression'] !== 'deflate-raw') fail('UNSUPPORTED_VERSION', `Unknown archive compression ${JSON.stringify(h['compression'])}.`);
+  if (h['compression'] !== 'deflate-raw') fail(ErrorCode.UNSUPPORTED_VERSION, `Unknown archive compression ${JSON.stringify(h['compression'])}.`);
   if ((sizeBytes as number) > maxImageBytes) {
-    throw new PagevaultError('LIMIT_EXCEEDED', `The archive holds a ${sizeBytes} byte image; the limit is ${maxImageBytes}.`, { sizeBytes: sizeBytes as number, maxImageBytes });
+    throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The archive holds a ${sizeBytes} byte image; the limit is ${maxImageBytes}.`, { sizeBytes: sizeBytes as number, maxImageBytes });
   }
   const chunkCount = Math.ceil((sizeBytes as number) / (chunkSize as number));
   if (chunkCount > MAX_CHUNK_COUNT) {
-    throw new PagevaultError('LIMIT_EXCEEDED', `The archive has ${chunkCount} chunks; the limit is ${MAX_CHUNK_COUNT}.`, { chunkCount });
+    throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The archive has ${chunkCount} chunks; the limit is ${MAX_CHUNK_COUNT}.`, { chunkCount });
   }
   if (h['chunkCount'] !== chunkCount) bad('chunkCount');
   if (h['encryption'] !== undefined) validateEncryption(h['encryption']);
@@ -184,13 +185,36 @@ export function validateHeader(value: unknown, maxImageBytes: number = DEFAULT_M
   return h as unknown as ArchiveHeader;
 }
 
+/**
+ * The clear header of an encrypted v2 archive: only what finding and checking the key needs, and
+ * the rest of the header sealed (hex of AES-GCM over its JSON).
+ */
+export interface SealedHeader {
+  readonly encryption: ArchiveEncryption;
+  /** Hex: AES-GCM(JSON of the header without `encryption`), tag appended. */
+  readonly sealed: string;
+}
+
+/**
+ * Checks the clear header of an encrypted v2 archive.
+ * @throws INVALID_BACKUP for a malformed field, UNSUPPORTED_VERSION for an unknown cipher or KDF.
+ */
+export function validateSealedHeader(value: unknown): SealedHeader {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(ErrorCode.INVALID_BACKUP, 'The archive header is not an object.');
+  const h = value as Record<string, unknown>;
+  if (h['encryption'] === undefined) fail(ErrorCode.INVALID_BACKUP, 'The archive header field "encryption" is missing.');
+  validateEncryption(h['encryption']);
+  if (!isHex(h['sealed'], GCM_TAG_BYTES + 2, MAX_HEADER_BYTES)) fail(ErrorCode.INVALID_BACKUP, 'The archive header field "sealed" is missing or invalid.');
+  return { encryption: h['encryption'] as ArchiveEncryption, sealed: h['sealed'] as string };
+}
+
 function validateEncryption(value: unknown): void {
   const e = value as Record<string, unknown> | null;
-  if (typeof e !== 'object' || e === null) fail('INVALID_BACKUP', 'The archive header field "encryption" is invalid.');
+  if (typeof e !== 'object' || e === null) fail(ErrorCode.INVALID_BACKUP, 'The archive header field "encryption" is invalid.');
   if (e['cipher'] !== 'AES-256-GCM' || e['kdf'] !== 'PBKDF2-SHA256') {
-    fail('UNSUPPORTED_VERSION', `Unknown encryption ${JSON.stringify(e['cipher'])} / ${JSON.stringify(e['kdf'])}.`);
+    fail(ErrorCode.UNSUPPORTED_VERSION, `Unknown encryption ${JSON.stringify(e['cipher'])} / ${JSON.stringify(e['kdf'])}.`);
   }
   if (!isInt(e['iterations'], 1, Number.MAX_SAFE_INTEGER) || !isHex(e['salt'], 16, 64) || !isHex(e['noncePrefix'], 8, 8) || !isHex(e['keyCheck'], 32, 32)) {
-    fail('INVALID_BACKUP', 'The archive header field "encryption" is invalid.');
+    fail(ErrorCode.INVALID_BACKUP, 'The archive header field "encryption" is invalid.');
   }
 }

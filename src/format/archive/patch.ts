@@ -9,7 +9,7 @@
  * | 36 | 4n | page indexes within the chunk, strictly ascending |
  * | 36+4n | n*pageSize | page bytes, in the same order |
  */
-import { PagevaultError } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 import { fromHex, toHex } from '../sha256';
 
 const PATCH_OFFSET_BASE_KEY = 0;
@@ -43,7 +43,7 @@ function samePage(a: Uint8Array, b: Uint8Array, start: number, end: number): boo
  */
 export function diffChunk(baseChunk: Uint8Array, newChunk: Uint8Array, pageSize: number): ChunkPatch | null {
   if (!Number.isInteger(pageSize) || pageSize <= 0 || newChunk.length % pageSize !== 0) {
-    throw new PagevaultError('INVALID_ARGUMENT', `A chunk of ${newChunk.length} bytes is not a whole number of ${pageSize}-byte pages.`);
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `A chunk of ${newChunk.length} bytes is not a whole number of ${pageSize}-byte pages.`);
   }
   const pages: number[] = [];
   const pageTotal = newChunk.length / pageSize;
@@ -59,8 +59,8 @@ export function diffChunk(baseChunk: Uint8Array, newChunk: Uint8Array, pageSize:
 /** Serialises a patch with the key of the base chunk it applies to. */
 export function encodePatch(baseKey: string, patch: ChunkPatch, pageSize: number): Uint8Array {
   const key = fromHex(baseKey);
-  if (key === undefined || key.length !== 32) throw new PagevaultError('INVALID_ARGUMENT', 'A patch needs the 64-hex-digit key of its base chunk.');
-  if (patch.data.length !== patch.pages.length * pageSize) throw new PagevaultError('INVALID_ARGUMENT', 'Patch data does not match its page list.');
+  if (key === undefined || key.length !== 32) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'A patch needs the 64-hex-digit key of its base chunk.');
+  if (patch.data.length !== patch.pages.length * pageSize) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'Patch data does not match its page list.');
   const out = new Uint8Array(encodedPatchLength(patch.pages.length, pageSize));
   const view = new DataView(out.buffer);
   out.set(key, PATCH_OFFSET_BASE_KEY);
@@ -81,7 +81,7 @@ export interface DecodedPatch extends ChunkPatch {
  */
 export function decodePatch(payload: Uint8Array, chunkBytes: number, pageSize: number): DecodedPatch {
   const bad = (why: string): never => {
-    throw new PagevaultError('INTEGRITY', `Malformed page patch: ${why}.`);
+    throw new PagevaultError(ErrorCode.INTEGRITY, `Malformed page patch: ${why}.`);
   };
   if (payload.length < PATCH_OFFSET_INDEXES) bad('too short');
   const view = new DataView(payload.buffer, payload.byteOffset, payload.length);

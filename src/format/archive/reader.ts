@@ -3,30 +3,35 @@
  * chunks one by one, each verified (decrypt, decompress with a cap, SHA-256 == key), and at the
  * end the whole image's SHA-256 against the header.
  */
-import { PagevaultError } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 import type { InspectResult } from '../../protocol';
 import { decompressChunk } from '../codec';
 import type { ChunkCodec } from '../codec';
 import { Sha256, fromHex, sha256, toHex } from '../sha256';
-import { checkIterations, deriveCached, open, TABLE_RECORD_INDEX } from './crypto';
+import { checkIterations, deriveCached, METADATA_RECORD_INDEX, open, TABLE_RECORD_INDEX } from './crypto';
 import type { ArchiveKeyCache, ArchiveKeys } from './crypto';
 import {
   ARCHIVE_MAGIC, CODEC_CODES, CRITICAL_FLAGS_MASK, DEFAULT_MAX_IMAGE_BYTES, DIGEST_BYTES, ENTRY_BYTES, FLAG_ENCRYPTED,
-  FOOTER_BYTES, FOOTER_FIELDS_BYTES, FORMAT_VERSION, GCM_TAG_BYTES, KIND_CODES, KNOWN_FLAGS, MAX_HEADER_BYTES,
-  PREAMBLE_BYTES, PREAMBLE_OFFSET_FLAGS, PREAMBLE_OFFSET_HEADER_LENGTH, PREAMBLE_OFFSET_VERSION, TRAILER_CHECKSUM_BYTES,
-  validateHeader,
+  FOOTER_BYTES, FOOTER_FIELDS_BYTES, FORMAT_VERSION, GCM_TAG_BYTES, KIND_CODES, KNOWN_FLAGS, MAX_CHUNK_COUNT, MAX_HEADER_BYTES,
+  MIN_FORMAT_VERSION, PREAMBLE_BYTES, PREAMBLE_OFFSET_FLAGS, PREAMBLE_OFFSET_HEADER_LENGTH, PREAMBLE_OFFSET_VERSION,
+  TRAILER_CHECKSUM_BYTES, validateHeader, validateSealedHeader,
 } from './layout';
-import type { ArchiveHeader, RecordKind } from './layout';
+import type { ArchiveHeader, RecordKind, SealedHeader } from './layout';
 import { applyPatch, decodePatch } from './patch';
 import { readExact } from './source';
 import type { ByteSource } from './source';
 import { decodeEntries, decodeFooter } from './table';
 import type { ChunkEntry } from './table';
-import { trailerChecksum } from './writer';
+import { metadataDigest, trailerChecksum } from './writer';
 
 export interface OpenArchiveOptions {
-  /** Needed for encrypted archives; ignored for plain ones (so one passphrase can be passed for a whole chain). */
+  /**
+   * Needed for encrypted archives; not checked for plain ones (so one passphrase can be passed for
+   * a whole chain): set `requireEncrypted` to refuse a plain archive, and check `encrypted`.
+   */
   readonly passphrase?: string;
+  /** Refuse a plain archive (`NOT_ENCRYPTED`): a forged plain file cannot stand in for an encrypted backup. */
+  readonly requireEncrypted?: boolean;
   /** Reuses PBKDF2 results across calls (see {@link ArchiveKeyCache}). */
   readonly keyCache?: ArchiveKeyCache;
   /** Refuse images larger than this (default 2 GiB). */
@@ -62,11 +67,18 @@ export interface OpenedArchive {
 }
 
 interface Frame {
-  readonly header: ArchiveHeader;
+  readonly version: number;
+  /** The whole header; for an encrypted v2 file, undefined until the metadata is unsealed. */
+  readonly header: ArchiveHeader | undefined;
+  /** The clear header of an encrypted v2 file. */
+  readonly sealed: SealedHeader | undefined;
   readonly encrypted: boolean;
+  /** The first 12 preamble bytes (magic, version, flags): bound into the sealed metadata. */
+  readonly preamble: Uint8Array;
   readonly headerDigest: Uint8Array;
   readonly bodyStart: number;
   readonly trailerOffset: number;
+  readonly chunkCount: number;
   readonly storedTable: Uint8Array;
 }
 
@@ -75,67 +87,77 @@ async function readFrame(source: ByteSource, maxImageBytes: number): Promise<Fra
   const minSize = PREAMBLE_BYTES + DIGEST_BYTES + FOOTER_BYTES;
   const preamble = await source.read(0, PREAMBLE_BYTES).catch(() => new Uint8Array(0));
   if (preamble.length < ARCHIVE_MAGIC.length || ARCHIVE_MAGIC.some((b, i) => preamble[i] !== b)) {
-    throw new PagevaultError('INVALID_BACKUP', 'The file is not a pagevault archive.');
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The file is not a pagevault archive.');
   }
-  if (source.size < minSize || preamble.length < PREAMBLE_BYTES) throw new PagevaultError('INTEGRITY', 'The archive is truncated.');
+  if (source.size < minSize || preamble.length < PREAMBLE_BYTES) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive is truncated.');
   const view = new DataView(preamble.buffer, preamble.byteOffset, PREAMBLE_BYTES);
   const version = view.getUint16(PREAMBLE_OFFSET_VERSION);
-  if (version !== FORMAT_VERSION) {
-    throw new PagevaultError(version > FORMAT_VERSION ? 'UNSUPPORTED_VERSION' : 'INVALID_BACKUP', `Archive format version ${version} is not supported (this build reads version ${FORMAT_VERSION}).`, { version });
+  if (version < MIN_FORMAT_VERSION || version > FORMAT_VERSION) {
+    throw new PagevaultError(
+      version > FORMAT_VERSION ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_BACKUP,
+      `Archive format version ${version} is not supported (this build reads versions ${MIN_FORMAT_VERSION} to ${FORMAT_VERSION}).`,
+      { version },
+    );
   }
   const flags = view.getUint16(PREAMBLE_OFFSET_FLAGS);
   if ((flags & CRITICAL_FLAGS_MASK & ~KNOWN_FLAGS) !== 0) {
-    throw new PagevaultError('UNSUPPORTED_VERSION', `The archive uses features this build does not know (flags 0x${flags.toString(16)}).`, { flags });
+    throw new PagevaultError(ErrorCode.UNSUPPORTED_VERSION, `The archive uses features this build does not know (flags 0x${flags.toString(16)}).`, { flags });
   }
   const headerLength = view.getUint32(PREAMBLE_OFFSET_HEADER_LENGTH);
-  if (headerLength > source.size - minSize) throw new PagevaultError('INTEGRITY', `The header length ${headerLength} runs past the end of the file.`, { headerLength });
-  if (headerLength > MAX_HEADER_BYTES) throw new PagevaultError('LIMIT_EXCEEDED', `The header is ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}.`, { headerLength });
+  if (headerLength > source.size - minSize) throw new PagevaultError(ErrorCode.INTEGRITY, `The header length ${headerLength} runs past the end of the file.`, { headerLength });
+  if (headerLength > MAX_HEADER_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The header is ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}.`, { headerLength });
 
   const headerAndDigest = await readExact(source, 0, PREAMBLE_BYTES + headerLength + DIGEST_BYTES);
   const headerDigest = headerAndDigest.slice(PREAMBLE_BYTES + headerLength);
   const computed = await sha256(headerAndDigest.subarray(0, PREAMBLE_BYTES + headerLength));
-  if (toHex(computed) !== toHex(headerDigest)) throw new PagevaultError('INTEGRITY', 'The archive header is damaged (digest mismatch).');
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerAndDigest.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength)));
-  } catch (error) {
-    throw new PagevaultError('INVALID_BACKUP', 'The archive header is not valid JSON.', {}, { cause: error });
-  }
-  const header = validateHeader(parsed, maxImageBytes);
+  if (toHex(computed) !== toHex(headerDigest)) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive header is damaged (digest mismatch).');
+  const parsed = parseJson(headerAndDigest.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength));
   const encrypted = (flags & FLAG_ENCRYPTED) !== 0;
-  if (encrypted !== (header.encryption !== undefined)) throw new PagevaultError('INVALID_BACKUP', 'The encryption flag and the header disagree.');
+  // v2 encrypted: only the key's facts are clear; everything else waits for the passphrase.
+  const sealed = encrypted && version >= 2 ? validateSealedHeader(parsed) : undefined;
+  const header = sealed ? undefined : validateHeader(parsed, maxImageBytes);
+  if (header && encrypted !== (header.encryption !== undefined)) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The encryption flag and the header disagree.');
 
   const footer = decodeFooter(await readExact(source, source.size - FOOTER_BYTES, FOOTER_BYTES));
   const bodyStart = PREAMBLE_BYTES + headerLength + DIGEST_BYTES;
-  const tableLength = header.chunkCount * ENTRY_BYTES + (encrypted ? GCM_TAG_BYTES : 0);
+  // The footer's chunk count is checked against the header here, or after unsealing (v2 encrypted).
+  const chunkCount = header?.chunkCount ?? footer.chunkCount;
+  if (chunkCount > MAX_CHUNK_COUNT) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer is damaged (chunk count over the limit).');
+  const tableLength = chunkCount * ENTRY_BYTES + (encrypted ? GCM_TAG_BYTES : 0);
   if (
-    footer.chunkCount !== header.chunkCount ||
+    footer.chunkCount !== chunkCount ||
     footer.trailerLength !== tableLength + TRAILER_CHECKSUM_BYTES ||
     footer.trailerOffset < bodyStart ||
     footer.trailerOffset + footer.trailerLength + FOOTER_BYTES !== source.size
   ) {
-    throw new PagevaultError('INTEGRITY', 'The archive footer does not match its header or the file size: truncated, extended or damaged.');
+    throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer does not match its header or the file size: truncated, extended or damaged.');
   }
   const trailer = await readExact(source, footer.trailerOffset, footer.trailerLength);
   const storedTable = trailer.subarray(0, tableLength);
   const footerBytes = await readExact(source, source.size - FOOTER_BYTES, FOOTER_FIELDS_BYTES);
   const expected = await trailerChecksum(headerDigest, storedTable, footerBytes);
-  if (toHex(expected) !== toHex(trailer.subarray(tableLength))) throw new PagevaultError('INTEGRITY', 'The chunk table is damaged (checksum mismatch).');
-  return { header, encrypted, headerDigest, bodyStart, trailerOffset: footer.trailerOffset, storedTable };
+  if (toHex(expected) !== toHex(trailer.subarray(tableLength))) throw new PagevaultError(ErrorCode.INTEGRITY, 'The chunk table is damaged (checksum mismatch).');
+  return { version, header, sealed, encrypted, preamble: preamble.slice(0, PREAMBLE_OFFSET_HEADER_LENGTH), headerDigest, bodyStart, trailerOffset: footer.trailerOffset, chunkCount, storedTable };
 }
 
-/**
- * Reads an archive's header facts without a passphrase and without reading the body (header,
- * footer and trailer checksum are verified). For an encrypted archive the header cannot be
- * authenticated without the passphrase; `openArchive` does that.
- * @throws INVALID_BACKUP, UNSUPPORTED_VERSION, INTEGRITY, LIMIT_EXCEEDED.
- * @example const facts = await inspectArchive(blobSource(file));
- */
-export async function inspectArchive(source: ByteSource, options: { maxImageBytes?: number } = {}): Promise<InspectResult & { readonly header: ArchiveHeader }> {
-  const { header, encrypted } = await readFrame(source, options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES);
+/** The refusal of a plain file where an encrypted one is required. */
+export function notEncrypted(what = 'This backup'): PagevaultError {
+  return new PagevaultError(ErrorCode.NOT_ENCRYPTED, `${what} is not encrypted, and an encrypted backup was required: it may have been replaced by a plain copy.`);
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The archive header is not valid JSON.', {}, { cause: error });
+  }
+}
+
+/** Facts of a header as `inspect` reports them. */
+function factsOf(version: number, header: ArchiveHeader): InspectResult {
   return {
     format: 'archive',
-    version: FORMAT_VERSION,
+    version,
     createdAt: header.createdAt,
     ...(header.note === undefined ? {} : { note: header.note }),
     method: header.method,
@@ -146,49 +168,101 @@ export async function inspectArchive(source: ByteSource, options: { maxImageByte
     sqliteVersion: header.sqliteVersion,
     userVersion: header.userVersion,
     tables: header.tables,
-    encrypted,
+    encrypted: header.encryption !== undefined,
     ...(header.base === undefined ? {} : { base: header.base.sha256 }),
     ...(header.partial === undefined ? {} : { partial: header.partial }),
-    header,
   };
 }
 
+export interface InspectArchiveOptions {
+  /** Opens an encrypted v2 archive's sealed metadata (and checks the passphrase). */
+  readonly passphrase?: string;
+  readonly keyCache?: ArchiveKeyCache;
+  readonly maxImageBytes?: number;
+}
+
+/** What `inspectArchive` returns: the facts, and the header when it could be read. */
+export type ArchiveFacts = InspectResult & { readonly header?: ArchiveHeader };
+
 /**
- * Opens an archive for reading: checks header, footer and trailer, the passphrase when encrypted,
- * and the chunk table, before any chunk is read.
+ * Reads an archive's header facts without reading the body (header, footer and trailer checksum
+ * are verified). An encrypted v2 archive without a passphrase tells only that it is encrypted, its
+ * format version and its file size (`sizeBytes`; `pageSize` and `pageCount` 0); with the passphrase
+ * (checked) it tells everything. A v1 archive's header is clear either way.
+ * @throws INVALID_BACKUP, UNSUPPORTED_VERSION, INTEGRITY, LIMIT_EXCEEDED; with a passphrase also WRONG_PASSPHRASE.
+ * @example const facts = await inspectArchive(blobSource(file), { passphrase });
+ */
+export async function inspectArchive(source: ByteSource, options: InspectArchiveOptions = {}): Promise<ArchiveFacts> {
+  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  const frame = await readFrame(source, maxImageBytes);
+  if (frame.header) return { ...factsOf(frame.version, frame.header), header: frame.header };
+  if (options.passphrase === undefined || options.passphrase === '') {
+    return { format: 'archive', version: frame.version, pageSize: 0, pageCount: 0, sizeBytes: source.size, encrypted: true };
+  }
+  const { header } = await unlock(frame, options.passphrase, options.keyCache, maxImageBytes);
+  return { ...factsOf(frame.version, header), header };
+}
+
+/**
+ * Derives the key, checks it, and (v2) unseals the metadata: the full header.
+ * @throws PASSPHRASE_REQUIRED, WRONG_PASSPHRASE, INVALID_BACKUP, LIMIT_EXCEEDED, INTEGRITY.
+ */
+async function unlock(frame: Frame, passphrase: string | undefined, keyCache: ArchiveKeyCache | undefined, maxImageBytes: number): Promise<{ header: ArchiveHeader; keys: ArchiveKeys }> {
+  const encryption = frame.header?.encryption ?? frame.sealed!.encryption;
+  if (passphrase === undefined || passphrase === '') throw new PagevaultError(ErrorCode.PASSPHRASE_REQUIRED, 'This backup is encrypted; a passphrase is required.');
+  checkIterations(encryption.iterations);
+  let keys = await deriveCached(passphrase, encryption.salt, encryption.iterations, frame.version, keyCache);
+  if (keys.keyCheck !== encryption.keyCheck && frame.version === 1 && passphrase.normalize('NFC') !== passphrase) {
+    // v1 files were written before passphrases were normalised: try the passphrase as typed.
+    keys = await deriveCached(passphrase, encryption.salt, encryption.iterations, frame.version, keyCache, true);
+  }
+  if (keys.keyCheck !== encryption.keyCheck) throw new PagevaultError(ErrorCode.WRONG_PASSPHRASE, 'The passphrase does not open this backup.');
+  if (frame.header) return { header: frame.header, keys };
+  const binding = { headerDigest: await metadataDigest(frame.preamble, encryption), index: METADATA_RECORD_INDEX, last: true, kind: 0, codec: 0 };
+  const inner = parseJson(await open(keys, fromHex(encryption.noncePrefix)!, binding, fromHex(frame.sealed!.sealed)!));
+  if (typeof inner === 'object' && inner !== null && 'encryption' in inner) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The sealed header must not hold "encryption".');
+  const header = validateHeader({ ...(inner as object), encryption }, maxImageBytes);
+  if (header.chunkCount !== frame.chunkCount) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer does not match its sealed header.');
+  return { header, keys };
+}
+
+/**
+ * Opens an archive for reading: checks header, footer and trailer, the passphrase when encrypted
+ * (unsealing the metadata of a v2 file), and the chunk table, before any chunk is read.
  * @throws INVALID_BACKUP, UNSUPPORTED_VERSION, INTEGRITY, LIMIT_EXCEEDED, PASSPHRASE_REQUIRED, WRONG_PASSPHRASE.
  * @example
  * const archive = await openArchive(blobSource(file), { passphrase });
  * for await (const chunk of archive.chunks(resolveBaseChunk)) stage(chunk);
  */
 export async function openArchive(source: ByteSource, options: OpenArchiveOptions = {}): Promise<OpenedArchive> {
-  const frame = await readFrame(source, options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES);
-  const { header, encrypted, headerDigest } = frame;
+  const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
+  const frame = await readFrame(source, maxImageBytes);
+  const { encrypted, headerDigest } = frame;
+  if (options.requireEncrypted === true && !encrypted) throw notEncrypted();
+  let header = frame.header;
   let keys: ArchiveKeys | undefined;
   let noncePrefix: Uint8Array = new Uint8Array(0);
   let table: Uint8Array = frame.storedTable;
-  if (header.encryption) {
-    if (options.passphrase === undefined || options.passphrase === '') throw new PagevaultError('PASSPHRASE_REQUIRED', 'This backup is encrypted; a passphrase is required.');
-    checkIterations(header.encryption.iterations);
-    keys = await deriveCached(options.passphrase, header.encryption.salt, header.encryption.iterations, options.keyCache);
-    if (keys.keyCheck !== header.encryption.keyCheck) throw new PagevaultError('WRONG_PASSPHRASE', 'The passphrase does not open this backup.');
-    noncePrefix = fromHex(header.encryption.noncePrefix)!;
+  if (encrypted) {
+    ({ header, keys } = await unlock(frame, options.passphrase, options.keyCache, maxImageBytes));
+    noncePrefix = fromHex(header.encryption!.noncePrefix)!;
     table = await open(keys, noncePrefix, { headerDigest, index: TABLE_RECORD_INDEX, last: true, kind: 0, codec: 0 }, table);
   }
-  const entries = decodeEntries(table, header, frame.bodyStart, frame.trailerOffset, encrypted);
+  const full = header!;
+  const entries = decodeEntries(table, full, frame.bodyStart, frame.trailerOffset, encrypted);
 
   async function* chunks(resolve?: BaseResolver): AsyncIterable<ArchiveChunk> {
     const image = new Sha256();
     const base = async (key: string, index: number): Promise<Uint8Array> => {
       const plain = resolve ? await resolve(key) : undefined;
-      if (plain === undefined) throw new PagevaultError('CHAIN', `Chunk ${index} needs base chunk ${key.slice(0, 12)}..., which the base does not have.`, { index, key });
+      if (plain === undefined) throw new PagevaultError(ErrorCode.CHAIN, `Chunk ${index} needs base chunk ${key.slice(0, 12)}..., which the base does not have.`, { index, key });
       return plain;
     };
     for (const entry of entries) {
       const { index, kind, size, key } = entry;
       let stored = await readExact(source, entry.offset, entry.storedLength);
       if (keys && kind !== 'ref') {
-        const last = index === header.chunkCount - 1;
+        const last = index === full.chunkCount - 1;
         stored = await open(keys, noncePrefix, { headerDigest, index, last, kind: KIND_CODES[kind], codec: CODEC_CODES[entry.codec] }, stored);
       }
       let plain: Uint8Array;
@@ -197,27 +271,27 @@ export async function openArchive(source: ByteSource, options: OpenArchiveOption
       } else if (kind === 'ref') {
         plain = await base(key, index);
         if (plain.length !== size || toHex(await sha256(plain)) !== key) {
-          throw new PagevaultError('CHAIN', `Base chunk for chunk ${index} does not match its key.`, { index });
+          throw new PagevaultError(ErrorCode.CHAIN, `Base chunk for chunk ${index} does not match its key.`, { index });
         }
       } else {
-        const patch = decodePatch(decompressChunk(entry.codec, stored, entry.payloadLength), size, header.pageSize);
+        const patch = decodePatch(decompressChunk(entry.codec, stored, entry.payloadLength), size, full.pageSize);
         const baseChunk = await base(patch.baseKey, index);
         if (toHex(await sha256(baseChunk)) !== patch.baseKey) {
-          throw new PagevaultError('CHAIN', `Base chunk for chunk ${index} does not match its key.`, { index });
+          throw new PagevaultError(ErrorCode.CHAIN, `Base chunk for chunk ${index} does not match its key.`, { index });
         }
-        plain = applyPatch(baseChunk, patch, size, header.pageSize);
+        plain = applyPatch(baseChunk, patch, size, full.pageSize);
       }
       if (kind !== 'ref' && toHex(await sha256(plain)) !== key) {
-        throw new PagevaultError('INTEGRITY', `Chunk ${index} does not match its SHA-256.`, { index });
+        throw new PagevaultError(ErrorCode.INTEGRITY, `Chunk ${index} does not match its SHA-256.`, { index });
       }
       image.update(plain);
-      const full = kind === 'full';
-      yield { index, key, size, kind, codec: full ? entry.codec : 'raw', data: full ? stored : plain, plain };
+      const isFull = kind === 'full';
+      yield { index, key, size, kind, codec: isFull ? entry.codec : 'raw', data: isFull ? stored : plain, plain };
     }
-    if (toHex(image.digest()) !== header.sha256) throw new PagevaultError('INTEGRITY', 'The reassembled image does not match the SHA-256 in the header.');
+    if (toHex(image.digest()) !== full.sha256) throw new PagevaultError(ErrorCode.INTEGRITY, 'The reassembled image does not match the SHA-256 in the header.');
   }
 
-  return { version: FORMAT_VERSION, header, encrypted, entries, chunks };
+  return { version: frame.version, header: full, encrypted, entries, chunks };
 }
 
 /**

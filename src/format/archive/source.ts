@@ -2,7 +2,7 @@
  * Random-access byte sources: a reader asks for the footer, header and trailer first and enforces
  * its limits before it reads (or allocates for) the body.
  */
-import { PagevaultError } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 
 /** Bytes that can be read at any offset: a Blob, an in-memory array, a file handle (bin/node-source.ts). */
 export interface ByteSource {
@@ -36,17 +36,17 @@ export function blobSource(blob: Blob): ByteSource {
 export async function readExact(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
   if (length === 0) return new Uint8Array(0);
   if (offset < 0 || offset + length > source.size) {
-    throw new PagevaultError('INTEGRITY', `The file ends before byte ${offset + length}; it is truncated.`, { offset, length });
+    throw new PagevaultError(ErrorCode.INTEGRITY, `The file ends before byte ${offset + length}; it is truncated.`, { offset, length });
   }
   let bytes: Uint8Array;
   try {
     bytes = await source.read(offset, length);
   } catch (error) {
     if (error instanceof PagevaultError) throw error;
-    throw new PagevaultError('INVALID_BACKUP', 'The file could not be read.', { offset, length }, { cause: error });
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The file could not be read.', { offset, length }, { cause: error });
   }
   if (bytes.length !== length) {
-    throw new PagevaultError('INTEGRITY', `Read ${bytes.length} of ${length} bytes at offset ${offset}; the file changed or is truncated.`, { offset, length });
+    throw new PagevaultError(ErrorCode.INTEGRITY, `Read ${bytes.length} of ${length} bytes at offset ${offset}; the file changed or is truncated.`, { offset, length });
   }
   return bytes;
 }

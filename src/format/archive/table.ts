@@ -2,7 +2,7 @@
  * The chunk table (one fixed-size entry per chunk) and the footer: encoding and checked decoding.
  * Layout: ARCHIVE.md "Chunk table" and "Footer"; offsets in ./layout.
  */
-import { PagevaultError } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 import type { ChunkCodec } from '../codec';
 import { toHex, fromHex } from '../sha256';
 import {
@@ -83,7 +83,7 @@ export function decodeEntries(table: Uint8Array, header: ArchiveHeader, bodyStar
   for (let i = 0; i < header.chunkCount; i++) {
     const at = i * ENTRY_BYTES;
     const bad = (why: string): never => {
-      throw new PagevaultError('INVALID_BACKUP', `Chunk table entry ${i} is invalid: ${why}.`, { index: i });
+      throw new PagevaultError(ErrorCode.INVALID_BACKUP, `Chunk table entry ${i} is invalid: ${why}.`, { index: i });
     };
     const kind = kindByCode.get(table[at + ENTRY_OFFSET_KIND]!) ?? bad('unknown kind');
     const codec = codecByCode.get(table[at + ENTRY_OFFSET_CODEC]!) ?? bad('unknown codec');
@@ -110,7 +110,7 @@ export function decodeEntries(table: Uint8Array, header: ArchiveHeader, bodyStar
     entries.push({ index: i, kind, codec, offset, storedLength, payloadLength, size, key: toHex(table.subarray(at + ENTRY_OFFSET_KEY, at + ENTRY_OFFSET_KEY + 32)) });
   }
   if (expectedOffset !== bodyEnd) {
-    throw new PagevaultError('INVALID_BACKUP', 'The chunk records do not end where the trailer starts.');
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The chunk records do not end where the trailer starts.');
   }
   return entries;
 }
@@ -132,7 +132,7 @@ export function encodeFooter(footer: Footer): Uint8Array {
 export function decodeFooter(bytes: Uint8Array): Footer {
   for (let i = 0; i < FOOTER_MAGIC.length; i++) {
     if (bytes[FOOTER_OFFSET_MAGIC + i] !== FOOTER_MAGIC[i]) {
-      throw new PagevaultError('INTEGRITY', 'The archive footer is missing: the file is truncated or has bytes appended.');
+      throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer is missing: the file is truncated or has bytes appended.');
     }
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, FOOTER_BYTES);

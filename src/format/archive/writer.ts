@@ -3,10 +3,10 @@
  * trailer and footer. It returns the bytes to emit at each step; the caller streams them into a
  * Blob, a file or an upload, so the whole archive is never held in memory.
  */
-import { PagevaultError } from '../../errors';
+import { ErrorCode, PagevaultError } from '../../errors';
 import { compressChunk, DEFAULT_DEFLATE_LEVEL } from '../codec';
 import type { ChunkCodec } from '../codec';
-import { isSha256Hex, sha256, toHex } from '../sha256';
+import { Sha256, fromHex, isSha256Hex, sha256, toHex } from '../sha256';
 import {
   CODEC_CODES, DIGEST_BYTES, FLAG_ENCRYPTED, FOOTER_FIELDS_BYTES, FORMAT_VERSION, ARCHIVE_MAGIC,
   GCM_TAG_BYTES, KIND_CODES, MAX_HEADER_BYTES, PREAMBLE_BYTES, PREAMBLE_OFFSET_FLAGS, PREAMBLE_OFFSET_HEADER_LENGTH,
@@ -15,7 +15,7 @@ import {
 import type { ArchiveEncryption, ArchiveHeader, ArchiveHeaderInput } from './layout';
 import {
   KDF_DEFAULT_ITERATIONS, KDF_MAX_ITERATIONS, KDF_MIN_ITERATIONS, NONCE_PREFIX_BYTES, SALT_BYTES, TABLE_RECORD_INDEX,
-  deriveArchiveKeys, randomBytes, seal,
+  METADATA_RECORD_INDEX, deriveArchiveKeys, randomBytes, seal,
 } from './crypto';
 import type { ArchiveKeys } from './crypto';
 import { encodePatch } from './patch';
@@ -37,7 +37,7 @@ export type ArchiveRecord =
 export interface ArchiveWriterOptions {
   /** Encrypts the archive with this passphrase (non-empty). */
   readonly passphrase?: string;
-  /** PBKDF2 iterations, 600,000 (default) to 10,000,000. */
+  /** PBKDF2 iterations, 600,000 (default) to 10,000,000. The passphrase is normalised to NFC first. */
   readonly kdfIterations?: number;
   /** DEFLATE level for patch payloads, 0..9 (default 1). Full records keep their stored codec. */
   readonly compressionLevel?: number;
@@ -60,26 +60,54 @@ export interface ArchiveWriter {
 export async function chunkKeysDigest(keys: readonly string[]): Promise<string> {
   const joined = new Uint8Array(keys.length * 32);
   keys.forEach((key, i) => {
-    if (!isSha256Hex(key)) throw new PagevaultError('INVALID_ARGUMENT', `Chunk key ${i} is not a SHA-256 hex digest.`);
+    if (!isSha256Hex(key)) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `Chunk key ${i} is not a SHA-256 hex digest.`);
     for (let j = 0; j < 32; j++) joined[i * 32 + j] = parseInt(key.slice(j * 2, j * 2 + 2), 16);
   });
   return toHex(await sha256(joined));
 }
 
 function invalid(message: string): never {
-  throw new PagevaultError('INVALID_ARGUMENT', message);
+  throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, message);
 }
 
-/** Builds preamble + header JSON + digest. */
-async function encodeHeader(header: ArchiveHeader): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  if (json.length > MAX_HEADER_BYTES) invalid(`The archive header is ${json.length} bytes; the limit is ${MAX_HEADER_BYTES}.`);
-  const bytes = new Uint8Array(PREAMBLE_BYTES + json.length + DIGEST_BYTES);
+/**
+ * Digest the sealed metadata of an encrypted v2 archive is bound to (its associated data): the
+ * preamble's magic, version and flags, the salt and the nonce prefix. (The header digest covers
+ * the sealed bytes themselves, so it cannot be their associated data.)
+ */
+export async function metadataDigest(preamble: Uint8Array, encryption: ArchiveEncryption): Promise<Uint8Array> {
+  return new Sha256().update(preamble.subarray(0, PREAMBLE_OFFSET_HEADER_LENGTH)).update(fromHex(encryption.salt)!).update(fromHex(encryption.noncePrefix)!).digest();
+}
+
+function preambleOf(encrypted: boolean, headerLength: number): Uint8Array {
+  const bytes = new Uint8Array(PREAMBLE_BYTES);
   const view = new DataView(bytes.buffer);
   bytes.set(ARCHIVE_MAGIC, 0);
   view.setUint16(PREAMBLE_OFFSET_VERSION, FORMAT_VERSION);
-  view.setUint16(PREAMBLE_OFFSET_FLAGS, header.encryption ? FLAG_ENCRYPTED : 0);
-  view.setUint32(PREAMBLE_OFFSET_HEADER_LENGTH, json.length);
+  view.setUint16(PREAMBLE_OFFSET_FLAGS, encrypted ? FLAG_ENCRYPTED : 0);
+  view.setUint32(PREAMBLE_OFFSET_HEADER_LENGTH, headerLength);
+  return bytes;
+}
+
+/**
+ * The header JSON as written: all of it for a plain archive; for an encrypted one only the
+ * encryption facts in the clear and the rest sealed under the archive key.
+ */
+async function headerJson(header: ArchiveHeader, keys: ArchiveKeys | undefined): Promise<string> {
+  const { encryption, ...rest } = header;
+  if (encryption === undefined || keys === undefined) return JSON.stringify(header);
+  const inner = new TextEncoder().encode(JSON.stringify(rest));
+  const binding = { headerDigest: await metadataDigest(preambleOf(true, 0), encryption), index: METADATA_RECORD_INDEX, last: true, kind: 0, codec: 0 };
+  const sealed = await seal(keys, fromHex(encryption.noncePrefix)!, binding, inner);
+  return JSON.stringify({ encryption, sealed: toHex(sealed) });
+}
+
+/** Builds preamble + header JSON + digest. */
+async function encodeHeader(header: ArchiveHeader, keys: ArchiveKeys | undefined): Promise<{ bytes: Uint8Array; digest: Uint8Array }> {
+  const json = new TextEncoder().encode(await headerJson(header, keys));
+  if (json.length > MAX_HEADER_BYTES) invalid(`The archive header is ${json.length} bytes; the limit is ${MAX_HEADER_BYTES}.`);
+  const bytes = new Uint8Array(PREAMBLE_BYTES + json.length + DIGEST_BYTES);
+  bytes.set(preambleOf(header.encryption !== undefined, json.length), 0);
   bytes.set(json, PREAMBLE_BYTES);
   const digest = await sha256(bytes.subarray(0, PREAMBLE_BYTES + json.length));
   bytes.set(digest, PREAMBLE_BYTES + json.length);
@@ -117,10 +145,10 @@ export async function createArchiveWriter(input: ArchiveHeaderInput, options: Ar
   try {
     header = validateHeader(JSON.parse(JSON.stringify(draft)), Number.MAX_SAFE_INTEGER);
   } catch (error) {
-    if (error instanceof PagevaultError) throw new PagevaultError('INVALID_ARGUMENT', error.message, error.details, { cause: error });
+    if (error instanceof PagevaultError) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, error.message, error.details, { cause: error });
     throw error;
   }
-  const { bytes: headerBytes, digest } = await encodeHeader(header);
+  const { bytes: headerBytes, digest } = await encodeHeader(header, keys);
 
   const entries: ChunkEntry[] = [];
   let offset = 0;
