@@ -233,8 +233,18 @@ export class BackupJobs {
   ): Promise<{ manifest: Manifest; storedBytes: number }> {
     const pageSize = image.byteLength > 0 ? new DataView(image.buffer, image.byteOffset + 16, 2).getUint16(0) : 0;
     const views = splitImage(image);
-    const keys = await Promise.all(views.map((view, i) => knownKey?.(i, view) ?? sha256Hex(view)));
-    const sha256 = this.parts.store.knownImageHash(keys) ?? (await sha256Hex(image));
+    let fingerprinted = false;
+    const keys = await Promise.all(
+      views.map((view, i) => {
+        const known = knownKey?.(i, view);
+        if (known === undefined) return sha256Hex(view);
+        fingerprinted = true;
+        return known;
+      }),
+    );
+    // An earlier backup's image hash stands for these bytes only when every key was computed from
+    // them by SHA-256; a key a fingerprint vouched for is not proof enough (issue #12.8).
+    const sha256 = (fingerprinted ? undefined : this.parts.store.knownImageHash(keys)) ?? (await sha256Hex(image));
     const manifest = manifestFor(image, pageSize === 1 ? 65536 : pageSize, keys, sha256);
     const pacer = new Pacer();
     let storedBytes = 0;

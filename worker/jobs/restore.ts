@@ -64,7 +64,8 @@ function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx
       const now = Date.now();
       const backups = new Map<string, BackupRecord | null>();
       if (current && current.manifest.sizeBytes > 0) {
-        const sha256 = store.knownImageHash(current.manifest.chunks) ?? (await sha256Hex(live.conn.exportImage()));
+        // Hashed over the bytes: the head's keys may have been vouched for by fingerprints (#12.8).
+        const sha256 = await sha256Hex(live.conn.exportImage());
         const note = `Automatic backup before restoring ${record.info.backupId}`;
         backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
       }
