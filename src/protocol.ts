@@ -58,7 +58,7 @@ export interface VaultInfo {
 /** A save that failed (autosave or flush); kept in `VaultInfo.saveError` until a save succeeds. */
 export interface SaveErrorEvent {
   /** The error code of the failure (`QUOTA_EXCEEDED`, `STORAGE`, ...). */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** When it failed (epoch ms). */
   readonly at: number;
