@@ -1,6 +1,7 @@
 /**
  * The contract between the page (src/client.ts) and the worker (worker/service.ts).
- * Types only: both sides import it, neither ships code from it.
+ * Types, and one `as const` value (`JobState`, public so apps can compare states without string
+ * literals): both sides import it; nothing else in it runs.
  *
  * All timestamps are epoch milliseconds. All sizes are bytes.
  */
@@ -58,7 +59,7 @@ export interface VaultInfo {
 /** A save that failed (autosave or flush); kept in `VaultInfo.saveError` until a save succeeds. */
 export interface SaveErrorEvent {
   /** The error code of the failure (`QUOTA_EXCEEDED`, `STORAGE`, ...). */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** When it failed (epoch ms). */
   readonly at: number;

@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { ChunkStore } from '../../worker/store/chunk-store';
-import type { Manifest, StoredChunk } from '../../worker/store/schema';
+import type { StoredChunk } from '../../src/format/codec';
+import type { Manifest } from '../../worker/store/schema';
 
 const chunk = (key: string): StoredChunk => ({ key, codec: 'raw', size: 4, data: new Uint8Array([1, 2, 3, 4]) });
 const manifest = (...chunks: string[]): Manifest => ({ pageSize: 4, pageCount: chunks.length, sizeBytes: 4 * chunks.length, chunkSize: 4, chunks });

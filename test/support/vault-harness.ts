@@ -1,6 +1,6 @@
 /**
  * Driving the real worker service in Node (fake-indexeddb + sql.js's Node build), and reading
- * what IndexedDB holds behind its back, to check the invariants of ../../../shared/FAULTS.md.
+ * what IndexedDB holds behind its back, to check the promises of README.md "Reliability".
  */
 import { openDB } from 'idb';
 import initSqlJs, { type SqlJsStatic } from 'sql.js';

@@ -12,7 +12,8 @@ import { sha256Hex } from '../../src/format/sha256';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sharedCompressor } from '../pool/compressor';
 import type { ChunkStore } from '../store/chunk-store';
-import type { Manifest, StoredChunk } from '../store/schema';
+import type { StoredChunk } from '../../src/format/codec';
+import type { Manifest } from '../store/schema';
 import { yieldToEventLoop } from './image';
 
 /** How long a synchronous stretch of work may run before yielding to queued messages. */

@@ -227,7 +227,7 @@ export class JobRunner {
 }
 
 /** The public shape of a stored job. */
-export function publicRecord(job: StoredJob): JobRecord {
+function publicRecord(job: StoredJob): JobRecord {
   const { progress: _progress, bytesStored: _bytes, queuedAt: _queued, ...rest } = job;
   return rest;
 }

@@ -18,6 +18,7 @@
  */
 import { deleteDB, openDB, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import { ErrorCode, PagevaultError } from '../../src/errors';
+import type { StoredChunk } from '../../src/format/codec';
 import { Mutex } from '../mutex';
 import {
   DB_PREFIX,
@@ -27,7 +28,6 @@ import {
   type HeadRecord,
   type Manifest,
   type StagingRecord,
-  type StoredChunk,
   type StoredJob,
   type VaultDB,
 } from './schema';
