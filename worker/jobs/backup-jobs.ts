@@ -23,7 +23,7 @@ import type {
   TableCount,
 } from '../../src/protocol';
 import { PageCopy, vacuumCopy } from '../engine/page-copy';
-import type { ChunkStore } from '../store/chunk-store';
+import type { VaultStore } from '../store/vault-store';
 import type { Manifest } from '../store/schema';
 import type { TablePlan } from '../engine/partial-copy';
 import { checkId, oneOf, optionalBoolean, optionalString } from '../validate';
@@ -47,7 +47,7 @@ const STAGE_BATCH = 128;
 
 export interface VaultParts {
   readonly name: string;
-  readonly store: ChunkStore;
+  readonly store: VaultStore;
   readonly live: LiveDatabase;
   readonly sql: SqlJsStatic;
   /** Time for schedules; the system clock unless a test injects one. */

@@ -13,7 +13,7 @@ import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreOptions, RestoreResult, TableCount } from '../../src/protocol';
 import { checkImage } from '../engine/scratch';
 import { acquireLock } from '../lock';
-import { ChunkStore } from '../store/chunk-store';
+import { VaultStore } from '../store/vault-store';
 import { LIVE_HEAD, type BackupRecord, type Manifest } from '../store/schema';
 import { checkId, checkName } from '../validate';
 import { notFound, type BackupJobs } from './backup-jobs';
@@ -89,9 +89,9 @@ function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx
 async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord): Promise<RestoreResult> {
   const { store, sql, name } = jobs.parts;
   const release = await acquireLock(into, 0);
-  let target: ChunkStore | undefined;
+  let target: VaultStore | undefined;
   try {
-    target = await ChunkStore.open(into);
+    target = await VaultStore.open(into);
     const chunks: StoredChunk[] = [];
     for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await store.getChunk(key));
     const now = Date.now();
