@@ -51,31 +51,25 @@ export class Catalog {
 
   /** Sets (or, with null, removes) head `name`, moving its chunk references. */
   setHead(name: string, head: HeadRecord | null): void {
-    const old = this.heads.get(name);
-    if (old) this.refs.add(old.manifest.chunks, -1);
-    this.heads.delete(name);
-    if (!head) return;
-    this.heads.set(name, head);
-    this.refs.add(head.manifest.chunks, 1);
+    this.replace(this.heads, name, head, (h) => h.manifest.chunks);
   }
 
   /** Sets (or, with null, removes) backup `id`, moving its chunk references. */
   setBackup(id: string, backup: BackupRecord | null): void {
-    const old = this.backups.get(id);
-    if (old) this.refs.add(old.manifest.chunks, -1);
-    this.backups.delete(id);
-    if (!backup) return;
-    this.backups.set(id, backup);
-    this.refs.add(backup.manifest.chunks, 1);
+    this.replace(this.backups, id, backup, (b) => b.manifest.chunks);
   }
 
   /** Sets (or, with null, removes) the staging record of job `jobId`, moving its chunk references. */
   setStaging(jobId: string, record: StagingRecord | null): void {
-    const old = this.staging.get(jobId);
-    if (old) this.refs.add(old.keys, -1);
-    this.staging.delete(jobId);
+    this.replace(this.staging, jobId, record, (r) => r.keys);
+  }
+
+  private replace<R>(records: Map<string, R>, id: string, record: R | null, keysOf: (record: R) => readonly string[]): void {
+    const old = records.get(id);
+    if (old) this.refs.add(keysOf(old), -1);
+    records.delete(id);
     if (!record) return;
-    this.staging.set(jobId, record);
-    this.refs.add(record.keys, 1);
+    records.set(id, record);
+    this.refs.add(keysOf(record), 1);
   }
 }
