@@ -197,7 +197,7 @@ export class VaultStore {
   /**
    * Pins `keys` for a job that has not committed yet and writes the `fresh` chunks among them that
    * the store lacks, recording both in the job's staging record in the same transaction; a crash
-   * leaves nothing that the runner's sweep of staging records cannot find, and a save cannot
+   * leaves nothing that the next open's `JobRunner.recover` cannot find, and a save cannot
    * collect a pinned chunk.
    * @returns bytes written, and the keys that are neither stored nor in `fresh` (the caller must
    * supply them: a save collected them after the caller looked).
@@ -209,15 +209,15 @@ export class VaultStore {
 
   private async stageNow(jobId: string, keys: readonly string[], fresh: readonly StoredChunk[]): Promise<{ bytesWritten: number; missing: string[] }> {
     const toWrite = unique(fresh.filter((c) => !this.refs.isStored(c.key)));
-    const writing = new Set(toWrite.map((c) => c.key));
-    const missing = [...new Set(keys)].filter((key) => !this.refs.isStored(key) && !writing.has(key));
-    const pinned = keys.filter((key) => this.refs.isStored(key) || writing.has(key));
+    const incoming = new Set(toWrite.map((c) => c.key));
+    const missing = [...new Set(keys)].filter((key) => !this.refs.isStored(key) && !incoming.has(key));
+    const pinned = keys.filter((key) => this.refs.isStored(key) || incoming.has(key));
     const record: StagingRecord = { jobId, keys: [...(this.catalog.staged(jobId)?.keys ?? []), ...pinned] };
     await this.write(['chunks', 'staging'], async (tx) => {
       for (const chunk of toWrite) issue(tx.objectStore('chunks').put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key));
       await tx.objectStore('staging').put(record, jobId);
     });
-    this.refs.stored(writing);
+    this.refs.stored(incoming);
     this.catalog.setStaging(jobId, record);
     return { bytesWritten: byteLength(toWrite), missing };
   }
