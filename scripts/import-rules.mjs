@@ -1,4 +1,4 @@
-// The architecture's import rules (/work/shared/DESIGN.md "Rules", STYLE.md "Dependencies point one way"),
+// The architecture's import rules (README.md "Architecture": dependencies point one way),
 // checked by scripts/check-imports.mjs (`npm run check:imports`, run in CI).
 // Paths are relative to the repository root, with forward slashes. A rule fires on an import (static,
 // dynamic, `import type`, `export ... from`, or a `typeof import('x')` type) from a file `from` matches

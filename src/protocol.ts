@@ -1,6 +1,7 @@
 /**
  * The contract between the page (src/client.ts) and the worker (worker/service.ts).
- * Types only: both sides import it, neither ships code from it.
+ * Types, and one `as const` value (`JobState`, public so apps can compare states without string
+ * literals): both sides import it; nothing else in it runs.
  *
  * All timestamps are epoch milliseconds. All sizes are bytes.
  */
@@ -312,7 +313,11 @@ export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok
 /** Called by the worker with job progress; proxied by Comlink. */
 export type ProgressListener = (progress: Progress) => void;
 
-/** The live-database methods the worker exposes. Each resolves with a Result; the client unwraps it. */
+// Wire verbs mirror the client: a method on `vault` keeps its name (`exec`, `download`); a method on
+// `vault.<group>` is `<group><Method>` (`vault.backup.verify` -> `backupVerify`,
+// `vault.retention.set` -> `retentionSet`). One interface per client namespace.
+
+/** `vault.*`: the live database. Each resolves with a Result; the client unwraps it. */
 export interface CoreApi {
   /**
    * `hadData`, called once the worker holds the vault's lock and only when the store is empty and no
@@ -328,12 +333,12 @@ export interface CoreApi {
   /** `force`: close even when the final save fails (unsaved changes are then lost). */
   close(options?: { readonly force?: boolean }): Promise<Result<void>>;
   /** The live database as a file; works even when the store is gone (a last-chance download). */
-  liveDownload(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
+  download(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
   /** Subscribes `listener` to failed saves. */
-  liveOnSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
+  onSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
 }
 
-/** The backup catalog: jobs, list, history, drop, restore. */
+/** `vault.backup.*`: backup jobs, the catalog, restore, portable files, verification. */
 export interface BackupApi {
   backupCreate(options: CreateBackupOptions, onProgress?: ProgressListener): Promise<Result<{ backupId: string }>>;
   backupStatus(backupId: string): Promise<Result<BackupStatus>>;
@@ -343,25 +348,25 @@ export interface BackupApi {
   backupHistory(): Promise<Result<JobRecord[]>>;
   backupDrop(backupId: string): Promise<Result<void>>;
   backupRestore(options: RestoreOptions): Promise<Result<RestoreResult>>;
-}
-
-/** Portable files: download, upload, inspect. */
-export interface PortableApi {
   backupDownload(backupId: string, options: DownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
   backupUpload(blob: Blob, options: UploadOptions): Promise<Result<{ backupId: string; encrypted: boolean }>>;
   backupInspect(target: string | Blob, options: { passphrase?: string }): Promise<Result<InspectResult>>;
+  backupVerify(backupId: string): Promise<Result<VerifyReport>>;
 }
 
-/** Verification, retention and schedules. */
-export interface CareApi {
-  backupVerify(backupId: string): Promise<Result<VerifyReport>>;
-  setRetention(policy: RetentionPolicy): Promise<Result<void>>;
-  getRetention(): Promise<Result<RetentionPolicy>>;
-  applyRetention(options: { dryRun?: boolean }): Promise<Result<RetentionResult>>;
+/** `vault.retention.*`: the retention policy. */
+export interface RetentionApi {
+  retentionSet(policy: RetentionPolicy): Promise<Result<void>>;
+  retentionGet(): Promise<Result<RetentionPolicy>>;
+  retentionApply(options: { dryRun?: boolean }): Promise<Result<RetentionResult>>;
+}
+
+/** `vault.schedule.*`: backups on a schedule. */
+export interface ScheduleApi {
   scheduleSet(spec: ScheduleSpec, options: ScheduleOptions): Promise<Result<ScheduleInfo>>;
   scheduleList(): Promise<Result<ScheduleInfo[]>>;
   scheduleRemove(id: string): Promise<Result<void>>;
 }
 
 /** Everything the worker serves. */
-export type WorkerApi = CoreApi & BackupApi & PortableApi & CareApi;
+export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi;

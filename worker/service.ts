@@ -5,20 +5,20 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
-import type { BackupApi, CareApi, CoreApi, OpenOptions, PortableApi, Result, SqlParams, StorageReport, VaultInfo } from '../src/protocol';
+import type { BackupApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite } from './engine/sqlite';
 import { BackupJobs } from './jobs/backup-jobs';
 import type { Clock } from './jobs/clock';
 import { LiveDatabase } from './jobs/live-database';
 import { liveFile } from './jobs/live-export';
 import { acquireLock } from './lock';
-import { ChunkStore } from './store/chunk-store';
+import { VaultStore } from './store/vault-store';
 import { LIVE_HEAD } from './store/schema';
 import { checkName, checkParams, checkSql, optionalInteger } from './validate';
 
 interface OpenVault {
   readonly name: string;
-  readonly store: ChunkStore;
+  readonly store: VaultStore;
   readonly live: LiveDatabase;
   readonly jobs: BackupJobs;
   readonly release: () => void;
@@ -48,8 +48,8 @@ async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
   }
 }
 
-/** The worker's methods: the live database, the backup catalog, portable files, and care (verify, retention, schedules). */
-export type Service = CoreApi & BackupApi & PortableApi & CareApi;
+/** The worker's methods, one group per client namespace (see src/protocol.ts). */
+export type Service = WorkerApi;
 
 /** What a call needs: `write` refuses once the store stopped serving; `read` still works then. */
 type Need = 'write' | 'read';
@@ -94,9 +94,9 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     const lockTimeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 3_600_000) ?? 0;
     const sql = await loadSqlite(options.wasmUrl ?? serviceOptions.defaultWasmUrl);
     const release = await acquireLock(name, lockTimeoutMs);
-    let store: ChunkStore | undefined;
+    let store: VaultStore | undefined;
     try {
-      store = await ChunkStore.open(name);
+      store = await VaultStore.open(name);
       // Decided now that the lock is held: a deleteVault this open waited for has left its tombstone.
       const deleted = !store.head(LIVE_HEAD) && (await wasDeleted(name).catch(() => false));
       if (!store.head(LIVE_HEAD) && !deleted && (await hadData?.()) === true) {
@@ -217,11 +217,11 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     info: () => result(() => info(need('read'))),
     storage: () => result(storage),
     close: (options) => result(() => close(options ?? {})),
-    liveDownload: (options) => result(() => {
+    download: (options) => result(() => {
       const v = need('read');
       return liveFile(v.name, v.live.conn, options ?? {});
     }),
-    liveOnSaveError: (listener) =>
+    onSaveError: (listener) =>
       result(() => {
         if (typeof listener !== 'function') throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'onSaveError takes a function.', {});
         need('read').live.onSaveError((event) => {
@@ -229,38 +229,14 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
           Promise.resolve(listener(event)).catch(() => undefined);
         });
       }),
-    ...bindJobs(need),
-    ...bindPortable(need),
-    ...bindCare(need),
+    ...bindBackup(need),
+    ...bindRetention(need),
+    ...bindSchedule(need),
   };
 }
 
-/** Verification, retention and schedules. */
-function bindCare(need: () => OpenVault): CareApi {
-  const care = () => need().jobs.care;
-  return {
-    backupVerify: (backupId) => result(() => care().verify(backupId)),
-    setRetention: (policy) => result(() => care().setRetention(policy)),
-    getRetention: () => result(() => care().getRetention()),
-    applyRetention: (options) => result(() => care().applyRetention(options)),
-    scheduleSet: (spec, options) => result(() => care().scheduleSet(spec, options)),
-    scheduleList: () => result(() => care().scheduleList()),
-    scheduleRemove: (id) => result(() => care().scheduleRemove(id)),
-  };
-}
-
-/** Download, upload and inspect. */
-function bindPortable(need: () => OpenVault): PortableApi {
-  const portable = () => need().jobs.portable;
-  return {
-    backupDownload: (backupId, options) => result(() => portable().download(backupId, options ?? {})),
-    backupUpload: (blob, options) => result(() => portable().upload(blob, options ?? {})),
-    backupInspect: (target, options) => result(() => portable().inspect(target, options ?? {})),
-  };
-}
-
-/** The backup and schedule methods, each a thin validated call into the job runner. */
-function bindJobs(need: () => OpenVault): BackupApi {
+/** `vault.backup.*`: each a thin validated call into the backup jobs. */
+function bindBackup(need: () => OpenVault): BackupApi {
   const jobs = () => need().jobs;
   return {
     backupCreate: (options, onProgress) => result(() => jobs().create(options ?? {}, onProgress)),
@@ -271,5 +247,29 @@ function bindJobs(need: () => OpenVault): BackupApi {
     backupHistory: () => result(() => jobs().history()),
     backupDrop: (backupId) => result(() => jobs().drop(backupId)),
     backupRestore: (options) => result(() => jobs().restore(options)),
+    backupDownload: (backupId, options) => result(() => jobs().portable.download(backupId, options ?? {})),
+    backupUpload: (blob, options) => result(() => jobs().portable.upload(blob, options ?? {})),
+    backupInspect: (target, options) => result(() => jobs().portable.inspect(target, options ?? {})),
+    backupVerify: (backupId) => result(() => jobs().care.verify(backupId)),
+  };
+}
+
+/** `vault.retention.*`. */
+function bindRetention(need: () => OpenVault): RetentionApi {
+  const care = () => need().jobs.care;
+  return {
+    retentionSet: (policy) => result(() => care().setRetention(policy)),
+    retentionGet: () => result(() => care().getRetention()),
+    retentionApply: (options) => result(() => care().applyRetention(options)),
+  };
+}
+
+/** `vault.schedule.*`. */
+function bindSchedule(need: () => OpenVault): ScheduleApi {
+  const care = () => need().jobs.care;
+  return {
+    scheduleSet: (spec, options) => result(() => care().scheduleSet(spec, options)),
+    scheduleList: () => result(() => care().scheduleList()),
+    scheduleRemove: (id) => result(() => care().scheduleRemove(id)),
   };
 }

@@ -17,7 +17,7 @@ import { PageCopy } from '../../worker/engine/page-copy';
 import { loadSqlite, tableCounts } from '../../worker/engine/sqlite';
 import { readImage } from '../../worker/jobs/chunk-io';
 import { CHUNK_SIZE, loadFingerprint, splitImage } from '../../worker/jobs/image';
-import { ChunkStore } from '../../worker/store/chunk-store';
+import { VaultStore } from '../../worker/store/vault-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
 import { defaultWasmUrl } from '../../worker/wasm-url';
 
@@ -71,7 +71,7 @@ const api = {
   /** Opens the vault's saved image (read-only) in a private sql.js connection. */
   async load(name: string): Promise<{ sizeBytes: number; readMs: number }> {
     const sql = await loadSqlite(defaultWasmUrl);
-    const store = await ChunkStore.open(name);
+    const store = await VaultStore.open(name);
     try {
       const head = store.head(LIVE_HEAD);
       if (!head) throw new Error(`baseline worker: vault ${name} has no saved head`);

@@ -2,7 +2,7 @@
  * Database picker: open or create a vault by name, see the stored ones, delete one.
  * Deleting closes the vault first, then removes its IndexedDB database.
  */
-import { PagevaultError } from '../../src/index';
+import { ErrorCode, PagevaultError } from '../../src/index';
 import type { App } from '../app';
 import { confirmAction } from '../lib/dialog';
 import { field, h, panel } from '../lib/dom';
@@ -30,7 +30,7 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
       await app.open(name, acceptLoss ? { acceptLoss } : {});
       status.clear();
     } catch (error) {
-      if (status.error(error) !== 'STORAGE_LOST') return;
+      if (status.error(error) !== ErrorCode.STORAGE_LOST) return;
       // The browser cleared this vault's data: say so, and let the person choose to start anew.
       const fresh = h('button', { type: 'button' }, `Start "${name}" empty`);
       fresh.addEventListener('click', () => void open(name, fresh, true));

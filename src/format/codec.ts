@@ -8,10 +8,18 @@ import { ErrorCode, PagevaultError } from '../errors';
 /** How a chunk's bytes are stored. */
 export type ChunkCodec = 'raw' | 'deflate';
 
-/** A compressed (or deliberately raw) chunk. */
-export interface StoredChunk {
+/** A chunk's bytes as stored: compressed, or deliberately raw. */
+export interface StoredForm {
   readonly codec: ChunkCodec;
+  /** The bytes as stored (compressed when `codec` is `deflate`). */
   readonly data: Uint8Array;
+}
+
+/** A chunk as a vault stores it: its stored form, keyed by the SHA-256 (hex) of its plaintext. */
+export interface StoredChunk extends StoredForm {
+  readonly key: string;
+  /** Plaintext length in bytes: decoding never produces more. */
+  readonly size: number;
 }
 
 /** Default DEFLATE level: measured as the best speed/size trade for database pages. */
@@ -27,7 +35,7 @@ type DeflateLevel = 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
  * @throws INVALID_ARGUMENT when `level` is not an integer 0..9.
  * @example const { codec, data } = compressChunk(chunk);
  */
-export function compressChunk(plain: Uint8Array, level: number = DEFAULT_DEFLATE_LEVEL): StoredChunk {
+export function compressChunk(plain: Uint8Array, level: number = DEFAULT_DEFLATE_LEVEL): StoredForm {
   if (!Number.isInteger(level) || level < 0 || level > 9) {
     throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `Compression level must be an integer 0..9, got ${level}.`);
   }

@@ -2,7 +2,7 @@
  * The backup catalog and its verbs: create (pages | vacuum), status, wait, cancel, list, history,
  * drop; restore lives in ./restore.ts. Each verb that writes runs as a job on the runner.
  *
- * Invariants (FAULTS.md):
+ * Invariants (README "Reliability"):
  * - A backup is listed only once all its chunks are stored, re-checked, and its manifest committed.
  * - A failing or cancelled job leaves no chunk behind and never touches earlier backups.
  * - A restore changes the live database only after every check passed, in one transaction that
@@ -23,7 +23,7 @@ import type {
   TableCount,
 } from '../../src/protocol';
 import { PageCopy, vacuumCopy } from '../engine/page-copy';
-import type { ChunkStore } from '../store/chunk-store';
+import type { VaultStore } from '../store/vault-store';
 import type { Manifest } from '../store/schema';
 import type { TablePlan } from '../engine/partial-copy';
 import { checkId, oneOf, optionalBoolean, optionalString } from '../validate';
@@ -35,7 +35,7 @@ import type { LiveDatabase } from './live-database';
 import { capturePartial, checkSelection } from './partial';
 import { PortableFiles } from './portable';
 import { restoreBackup } from './restore';
-import { JobRunner, newId, publicRecord, type JobContext } from './runner';
+import { JobRunner, newId, type JobContext } from './runner';
 import { verifyManifest } from './verify';
 
 /** Bytes copied per page-copy step: small enough to keep queries answered within a few ms. */
@@ -47,7 +47,7 @@ const STAGE_BATCH = 128;
 
 export interface VaultParts {
   readonly name: string;
-  readonly store: ChunkStore;
+  readonly store: VaultStore;
   readonly live: LiveDatabase;
   readonly sql: SqlJsStatic;
   /** Time for schedules; the system clock unless a test injects one. */
@@ -301,7 +301,7 @@ export class BackupJobs {
     const backup = this.parts.store.backup(id);
     if (final.state === 'succeeded' && backup) return backup.info;
     if (final.state === 'succeeded') throw new PagevaultError(ErrorCode.NOT_FOUND, `Backup ${id} was dropped.`, { backupId: id });
-    const code = (final.error?.code ?? ErrorCode.INTERNAL) as ErrorCode;
+    const code = final.error?.code ?? ErrorCode.INTERNAL;
     throw new PagevaultError(code in ErrorCode ? code : ErrorCode.INTERNAL, final.error?.message ?? `Backup ${id} ended ${final.state}.`, {
       ...final.error?.details,
       backupId: id,
@@ -360,8 +360,7 @@ export function notFound(backupId: string): PagevaultError {
   return new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
 }
 
-export function sleep(ms: number): Promise<void> {
+function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export { publicRecord };

@@ -42,7 +42,7 @@ export function loadFingerprint(): Promise<Fingerprint> {
   return fingerprintPromise;
 }
 
-/** Facts about an image read from its SQLite header, with the manifest fields they fill. */
+/** The manifest of `image` cut into the chunks `keys` (its page size given by the caller, who read it from SQLite). */
 export function manifestFor(image: Uint8Array, pageSize: number, keys: readonly string[], sha256?: string): Manifest {
   return {
     pageSize,

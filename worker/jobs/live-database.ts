@@ -15,7 +15,7 @@ import type { SaveErrorEvent, SaveResult } from '../../src/protocol';
 import { sha256Hex } from '../../src/format/sha256';
 import { SqliteConnection } from '../engine/sqlite';
 import { Mutex } from '../mutex';
-import type { ChunkStore } from '../store/chunk-store';
+import type { VaultStore } from '../store/vault-store';
 import { LIVE_HEAD, type Manifest } from '../store/schema';
 import { compressMissing, readImage } from './chunk-io';
 import { loadFingerprint, manifestFor, splitImage, type Fingerprint } from './image';
@@ -41,7 +41,7 @@ export class LiveDatabase {
 
   private constructor(
     readonly conn: SqliteConnection,
-    private readonly store: ChunkStore,
+    private readonly store: VaultStore,
     private readonly autosaveMs: number,
     private readonly fingerprint: Fingerprint,
     savedAt: number | null,
@@ -53,7 +53,7 @@ export class LiveDatabase {
    * Opens the live database from its saved head, checking every chunk (a damaged one is `CORRUPT`
    * naming the chunk), or a new empty database when nothing was saved yet.
    */
-  static async open(store: ChunkStore, openConnection: (image?: Uint8Array) => SqliteConnection, autosaveMs: number): Promise<LiveDatabase> {
+  static async open(store: VaultStore, openConnection: (image?: Uint8Array) => SqliteConnection, autosaveMs: number): Promise<LiveDatabase> {
     const head = store.head(LIVE_HEAD);
     const image = head ? await readImage(store, head.manifest) : undefined;
     const live = new LiveDatabase(openConnection(image), store, autosaveMs, await loadFingerprint(), head?.savedAt ?? null);

@@ -11,7 +11,7 @@
  *   database, runs as a job (kind `upload`) and is listed with method `upload`.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
-import { decompressChunk } from '../../src/format/codec';
+import { decompressChunk, type StoredChunk } from '../../src/format/codec';
 import { detectKind, DETECT_BYTES } from '../../src/format/detect';
 import { createGzipWriter, gunzipFirstMember } from '../../src/format/gzip';
 import { diffChunk } from '../../src/format/archive/patch';
@@ -23,7 +23,7 @@ import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../../src/format/sqlite-
 import type { BackupInfo, DownloadFormat, DownloadOptions, InspectResult, UploadOptions } from '../../src/protocol';
 import { checkImage } from '../engine/scratch';
 import { dumpSql, runSqlDump } from '../engine/sql-dump';
-import type { BackupRecord, StoredChunk } from '../store/schema';
+import type { BackupRecord } from '../store/schema';
 import { checkId, oneOf, optionalBoolean, optionalInteger, optionalString } from '../validate';
 import type { BackupJobs } from './backup-jobs';
 import { owned } from '../pool/compress-chunks';

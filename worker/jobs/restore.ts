@@ -1,19 +1,20 @@
 /**
  * Restores: a backup over the live database, into another vault name, or only some tables.
  *
- * Invariants (FAULTS.md):
+ * Invariants (README "Reliability"):
  * - Nothing changes until every check passed: every chunk re-hashed, the image SHA-256, the
  *   SQLite header, `integrity_check` on a scratch connection with `trusted_schema=OFF`.
  * - The swap is one transaction that makes the backup the head and keeps the replaced state as
  *   an automatic backup, so every restore can be undone. Writes wait while it runs.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
+import type { StoredChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreOptions, RestoreResult, TableCount } from '../../src/protocol';
 import { checkImage } from '../engine/scratch';
 import { acquireLock } from '../lock';
-import { ChunkStore } from '../store/chunk-store';
-import { LIVE_HEAD, type BackupRecord, type Manifest, type StoredChunk } from '../store/schema';
+import { VaultStore } from '../store/vault-store';
+import { LIVE_HEAD, type BackupRecord, type Manifest } from '../store/schema';
 import { checkId, checkName } from '../validate';
 import { notFound, type BackupJobs } from './backup-jobs';
 import { readImage } from './chunk-io';
@@ -89,9 +90,9 @@ function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx
 async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord): Promise<RestoreResult> {
   const { store, sql, name } = jobs.parts;
   const release = await acquireLock(into, 0);
-  let target: ChunkStore | undefined;
+  let target: VaultStore | undefined;
   try {
-    target = await ChunkStore.open(into);
+    target = await VaultStore.open(into);
     const chunks: StoredChunk[] = [];
     for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await store.getChunk(key));
     const now = Date.now();

@@ -125,7 +125,7 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
     groups.set(group, [...(groups.get(group) ?? []), b]);
   }
   for (const [group, members] of groups) {
-    members.slice(0, policy.keepLast ?? 0).forEach((b) => keep(b.backupId, `one of the last ${policy.keepLast} ${group}`));
+    for (const b of members.slice(0, policy.keepLast ?? 0)) keep(b.backupId, `one of the last ${policy.keepLast} ${group}`);
     for (const bucket of BUCKETS) {
       const limit = policy[bucket.rule] ?? 0;
       const seen = new Set<string>();
@@ -239,7 +239,9 @@ async function planNow(jobs: BackupJobs, policy: RetentionPolicy): Promise<Reten
   if (policy.maxBytes !== undefined) {
     const keys = [...new Set(backups.flatMap((b) => b.chunks))].filter((key) => !liveKeys.has(key));
     const sizes = await Promise.all(keys.map((key) => store.storedBytes([key])));
-    keys.forEach((key, i) => chunkBytes.set(key, sizes[i]!));
+    keys.forEach((key, i) => {
+      chunkBytes.set(key, sizes[i]!);
+    });
   }
   return planRetention(backups, policy, { inUse, liveKeys, chunkBytes });
 }
