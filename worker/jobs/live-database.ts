@@ -112,8 +112,29 @@ export class LiveDatabase {
 
   /** Saves, for use by code that already holds the mutex (restore). */
   async saveNow(): Promise<SaveResult> {
+    return this.saveReported();
+  }
+
+  /**
+   * Saves so that the head holds exactly the live database's bytes, and returns them; for code
+   * that already holds the mutex (restores, which keep the head as the "undo" backup). Unlike
+   * `saveNow` it does not trust the dirty flag: the exported image is compared chunk by chunk
+   * with what was saved (fingerprints), so a change no write mark saw is saved too.
+   * @throws BUSY while a transaction is open; QUOTA_EXCEEDED / STORAGE when the store refuses.
+   */
+  async saveExact(): Promise<Uint8Array> {
+    if (this.conn.inTransaction()) throw new PagevaultError(ErrorCode.BUSY, 'A transaction is open: commit or roll it back before saving.', {});
+    const image = this.conn.exportImage();
+    const head = this.store.head(LIVE_HEAD)?.manifest;
+    const views = splitImage(image);
+    const same = head !== undefined && head.sizeBytes === image.byteLength && views.length === this.fingerprints.length && views.every((view, i) => this.fingerprints[i] === this.fingerprint(view));
+    if (!same) await this.saveReported(image);
+    return image;
+  }
+
+  private async saveReported(image?: Uint8Array): Promise<SaveResult> {
     try {
-      const result = await this.saveUnreported();
+      const result = await this.saveUnreported(image);
       this.failure = null;
       return result;
     } catch (error) {
@@ -122,17 +143,18 @@ export class LiveDatabase {
     }
   }
 
-  private async saveUnreported(): Promise<SaveResult> {
+  /** Saves the committed state (`exported`: an image the caller exported, saved whatever the dirty flag says). */
+  private async saveUnreported(exported?: Uint8Array): Promise<SaveResult> {
     const started = performance.now();
     if (this.conn.inTransaction()) {
       throw new PagevaultError(ErrorCode.BUSY, 'A transaction is open: commit or roll it back before saving.', {});
     }
     const hadHead = this.store.head(LIVE_HEAD) !== undefined;
-    if (!this.isDirty && hadHead) return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
+    if (!exported && !this.isDirty && hadHead) return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
     // Dirty stays true until the commit (info() must not call a save in flight "saved"); a failed
     // save leaves its generation unsaved, so the next save or autosave tries again.
     const generation = this.writeGeneration;
-    const image = this.conn.exportImage();
+    const image = exported ?? this.conn.exportImage();
     const pageSize = image.byteLength > 0 ? this.conn.pageSize : 0;
     const views = splitImage(image);
     const prints = views.map((view) => this.fingerprint(view));

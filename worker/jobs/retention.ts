@@ -233,7 +233,7 @@ async function planNow(jobs: BackupJobs, policy: RetentionPolicy): Promise<Reten
   const { store } = jobs.parts;
   const records = store.listBackups();
   const backups = records.map((r): RetentionCandidate => ({ ...r.info, chunks: r.manifest.chunks }));
-  const inUse = new Set(backups.filter((b) => jobs.runner.uses(b.backupId)).map((b) => b.backupId));
+  const inUse = new Set(backups.filter((b) => jobs.runner.uses(b.backupId) || store.isHeld(b.backupId)).map((b) => b.backupId));
   const liveKeys = new Set(store.head(LIVE_HEAD)?.manifest.chunks ?? []);
   const chunkBytes = new Map<string, number>();
   if (policy.maxBytes !== undefined) {
@@ -260,9 +260,15 @@ export async function applyRetention(jobs: BackupJobs, options: { dryRun?: unkno
   const { done } = await jobs.runner.enqueue('retention', {}, async (ctx) => {
     const plan = await planNow(jobs, policy);
     ctx.progress('remove', 0, plan.removed.length, 'chunks');
-    if (plan.removed.length > 0) await jobs.parts.store.commit({ backups: new Map(plan.removed.map((r) => [r.backupId, null])) }, { signal: ctx.signal });
+    if (plan.removed.length === 0) return plan;
+    // keepHeld: a backup a reader took since the plan was made (a restore queued meanwhile) stays.
+    const { kept } = await jobs.parts.store.commit({ backups: new Map(plan.removed.map((r) => [r.backupId, null])) }, { signal: ctx.signal, keepHeld: true });
     ctx.progress('remove', plan.removed.length, plan.removed.length, 'chunks');
-    return plan;
+    if (kept.length === 0) return plan;
+    return {
+      removed: plan.removed.filter((r) => !kept.includes(r.backupId)),
+      kept: [...plan.kept, ...kept.map((backupId) => ({ backupId, reason: 'in use by a running job' }))],
+    };
   });
   return done;
 }

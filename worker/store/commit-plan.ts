@@ -33,6 +33,11 @@ export interface CommitOptions {
    * caller saw stored was collected before the commit took the lock). Called inside the lock.
    */
   readonly supply?: (missing: readonly string[]) => Promise<readonly StoredChunk[]>;
+  /**
+   * Removing a backup a reader holds is refused with BUSY (a drop); with `keepHeld` such removals
+   * are left out of the change instead, and reported in the result's `kept` (a retention sweep).
+   */
+  readonly keepHeld?: boolean;
 }
 
 /**

@@ -40,6 +40,8 @@ export class VaultStore {
   private closedReason: PagevaultError | null = null;
   /** Serializes every decision made from the reference counts with the transaction that acts on it. */
   private readonly writes = new Mutex();
+  /** Backups readers hold, with how many holds each (see `hold`). */
+  private readonly heldBackups = new Map<string, number>();
 
   private constructor(
     readonly name: string,
@@ -231,11 +233,18 @@ export class VaultStore {
    * @throws CANCELLED (signal aborted), INTERNAL (a manifest names a chunk nobody can supply),
    *   QUOTA_EXCEEDED, STORAGE.
    */
-  async commit(change: Change, options: CommitOptions = {}): Promise<{ written: number; bytesWritten: number; deleted: number }> {
+  async commit(change: Change, options: CommitOptions = {}): Promise<{ written: number; bytesWritten: number; deleted: number; kept: string[] }> {
     return this.writes.run(() => this.commitNow(change, options));
   }
 
-  private async commitNow(change: Change, options: CommitOptions): Promise<{ written: number; bytesWritten: number; deleted: number }> {
+  private async commitNow(changeAsked: Change, options: CommitOptions): Promise<{ written: number; bytesWritten: number; deleted: number; kept: string[] }> {
+    // A backup a reader holds (a queued or running restore, verify, download or upload) is not
+    // removed: decided here, inside the lock, so no reader can start between a check and the commit.
+    const kept = [...(changeAsked.backups ?? [])].filter(([id, backup]) => backup === null && this.heldBackups.has(id)).map(([id]) => id);
+    if (kept.length > 0 && !options.keepHeld) {
+      throw new PagevaultError(ErrorCode.BUSY, `Backup ${kept[0]} is in use by a job or a download; try again when it has finished.`, { backupId: kept[0]! });
+    }
+    const change: Change = kept.length === 0 ? changeAsked : { ...changeAsked, backups: new Map([...changeAsked.backups!].filter(([id]) => !kept.includes(id))) };
     const fresh = await freshChunks(change, this.refs, options.supply);
     if (options.signal?.aborted) throw new PagevaultError(ErrorCode.CANCELLED, 'The job was cancelled before its result was committed.', {});
     const freshKeys = new Set(fresh.map((c) => c.key));
@@ -263,31 +272,54 @@ export class VaultStore {
     for (const jobId of change.releaseStaging ?? []) this.catalog.setStaging(jobId, null);
     for (const holdId of change.releaseHolds ?? []) this.refs.releaseHold(holdId);
     this.refs.deleted(doomed);
-    return { written: written.length, bytesWritten: byteLength(written), deleted: doomed.length };
+    return { written: written.length, bytesWritten: byteLength(written), deleted: doomed.length, kept };
   }
 
   /**
    * Keeps the chunks of backup `backupId` (or of the live head, for `LIVE_HEAD`) stored until the
    * returned release runs, even if the backup is dropped or a save replaces the head meanwhile:
-   * a download or a restore reads what it started with. Holds live in memory only (a crash ends
-   * the reader too; `collectGarbage` at the next open removes what they kept).
+   * a download or a restore reads what it started with. With `inUse`, the backup itself stays in
+   * the catalog too: a drop is refused (BUSY) and a retention sweep leaves it (a queued or running
+   * restore, verification or upload relies on it). Holds live in memory only (a crash ends the
+   * reader too; `collectGarbage` at the next open removes what they kept).
    * @throws NOT_FOUND when the backup is gone by the time the hold is taken.
    */
-  async hold(backupId: string): Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> {
+  async hold(backupId: string, options: { inUse?: boolean } = {}): Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> {
+    const inUse = options.inUse === true;
     const taken = await this.writes.run(async () => {
       const manifest = backupId === LIVE_HEAD ? this.catalog.head(LIVE_HEAD)?.manifest : this.catalog.backup(backupId)?.manifest;
       if (!manifest) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
+      if (inUse) this.heldBackups.set(backupId, (this.heldBackups.get(backupId) ?? 0) + 1);
       return { manifest, holdId: this.refs.hold(manifest.chunks) };
     });
     let released = false;
+    /** Never rejects: the reader's work is done whatever happens to the bookkeeping. */
     const release = async () => {
       if (released) return;
       released = true;
+      if (inUse) {
+        await this.writes.run(async () => {
+          const left = (this.heldBackups.get(backupId) ?? 1) - 1;
+          if (left > 0) this.heldBackups.set(backupId, left);
+          else this.heldBackups.delete(backupId);
+        });
+      }
       // A closed store keeps what it held; the next open's collectGarbage removes it.
       if (this.closedReason) return;
-      await this.commit({ releaseHolds: [taken.holdId] });
+      try {
+        await this.commit({ releaseHolds: [taken.holdId] });
+      } catch {
+        // The chunks it freed could not be deleted now (storage failing): forget the hold, and let
+        // the next open's collectGarbage remove what nothing references.
+        await this.writes.run(async () => this.refs.releaseHold(taken.holdId));
+      }
     };
     return { manifest: taken.manifest, release };
+  }
+
+  /** True while an `inUse` hold (a restore, verification or upload relying on it) keeps backup `backupId`. */
+  isHeld(backupId: string): boolean {
+    return this.heldBackups.has(backupId);
   }
 
   /** Deletes stored chunks that nothing references (left by a bug or an older version). @returns how many. */
