@@ -2,7 +2,7 @@
  * Chunk compression: raw DEFLATE (fflate) or stored as is. A chunk is compressed once, when it is
  * first saved; downloads and backups reuse the stored bytes.
  */
-import { deflateSync, inflateSync } from 'fflate';
+import { deflateSync, Inflate, inflateSync } from 'fflate';
 import { PagevaultError } from '../errors';
 
 /** How a chunk's bytes are stored. */
@@ -38,6 +38,29 @@ export function compressChunk(plain: Uint8Array, level: number = DEFAULT_DEFLATE
 }
 
 /**
+ * Input inflated per step. One step expands to at most ~1032x its input, so a chunk that decodes
+ * past its declared size is stopped within 16 MiB of output (a few ms), not after all of it.
+ */
+const INFLATE_SLICE_BYTES = 16 * 1024;
+
+/** Inflates `data` into `out` a slice at a time, stopping as soon as the output passes `out`. */
+function inflateBounded(data: Uint8Array, out: Uint8Array): Uint8Array {
+  let length = 0;
+  const inflate = new Inflate((chunk) => {
+    if (length + chunk.length > out.length) {
+      throw new PagevaultError('INTEGRITY', `Chunk decompresses to more than ${out.length - 1} bytes.`, { expectedSize: out.length - 1 });
+    }
+    out.set(chunk, length);
+    length += chunk.length;
+  });
+  for (let at = 0; at < data.length; at += INFLATE_SLICE_BYTES) {
+    const end = Math.min(data.length, at + INFLATE_SLICE_BYTES);
+    inflate.push(data.subarray(at, end), end === data.length);
+  }
+  return out.subarray(0, length);
+}
+
+/**
  * Decompresses a stored chunk whose plaintext must be exactly `expectedSize` bytes. Never allocates
  * more than `expectedSize + 1` bytes, whatever the input claims (decompression bombs are cut off).
  * @throws INTEGRITY when the data is damaged or decodes to another size.
@@ -54,13 +77,19 @@ export function decompressChunk(codec: ChunkCodec, data: Uint8Array, expectedSiz
     return data;
   }
   if (codec !== 'deflate') throw new PagevaultError('INVALID_ARGUMENT', `Unknown chunk codec ${String(codec)}.`);
+  // DEFLATE never needs more than the stored-block form (5 bytes per 64 KiB block) plus a little:
+  // longer data is not a chunk of this size, refused before any of it is inflated.
+  if (data.length > expectedSize + Math.ceil(expectedSize / 65535) * 5 + 64) {
+    throw new PagevaultError('INTEGRITY', `Compressed chunk is ${data.length} bytes, more than a ${expectedSize}-byte chunk can take.`, { expectedSize });
+  }
   // One spare byte: output that reaches it is longer than declared. fflate never grows a
-  // caller-provided buffer in one-shot mode; writes past its end are dropped or throw RangeError.
+  // caller-provided buffer in one-shot mode; writes past its end are dropped, but still decoded.
   const out = new Uint8Array(expectedSize + 1);
   let result: Uint8Array;
   try {
-    result = inflateSync(data, { out });
+    result = data.length <= INFLATE_SLICE_BYTES ? inflateSync(data, { out }) : inflateBounded(data, out);
   } catch (error) {
+    if (error instanceof PagevaultError) throw error;
     throw new PagevaultError('INTEGRITY', 'Compressed chunk is damaged.', { expectedSize }, { cause: error });
   }
   if (result.length !== expectedSize) {

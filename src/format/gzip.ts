@@ -83,19 +83,39 @@ function checkMemberHeader(source: Uint8Array): void {
   }
 }
 
+/** What `declared` of gunzipFirstMember reads: the first bytes of the output. */
+const DECLARED_HEAD_BYTES = 100;
+
 /**
  * Decompresses the first (and only allowed) member of a gzip file, at most `maxOutput` bytes.
+ * `declared`, given the first 100 output bytes (or all of a shorter output), may lower the cap to
+ * the size the content itself declares (a SQLite header's page size x page count), so a bomb
+ * stops as soon as it passes that, within one input slice.
  * @throws INVALID_BACKUP when it is not gzip, or has data after the first member.
  * @throws INTEGRITY when the deflate data is damaged or truncated, or the CRC-32 / ISIZE trailer does not match.
- * @throws LIMIT_EXCEEDED when the output would exceed `maxOutput`.
+ * @throws LIMIT_EXCEEDED when the output would exceed `maxOutput` or the declared size.
  * @example const image = gunzipFirstMember(bytes, 1 << 30);
  */
-export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8Array {
+export function gunzipFirstMember(source: Uint8Array, maxOutput: number, declared?: (head: Uint8Array) => number | undefined): Uint8Array {
   checkMemberHeader(source);
   const parts: Uint8Array[] = [];
   let total = 0;
   let crc = 0;
   let memberEnd: number | undefined;
+  let limit = maxOutput;
+  let narrowed = declared === undefined;
+  const narrow = () => {
+    narrowed = true;
+    const head = new Uint8Array(Math.min(total, DECLARED_HEAD_BYTES));
+    let at = 0;
+    for (const part of parts) {
+      if (at >= head.length) break;
+      head.set(part.subarray(0, head.length - at), at);
+      at += Math.min(part.length, head.length - at);
+    }
+    const size = declared?.(head);
+    if (size !== undefined && size < limit) limit = size;
+  };
   const gunzip = new Gunzip();
   gunzip.ondata = (chunk) => {
     if (memberEnd !== undefined) {
@@ -103,8 +123,13 @@ export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8A
       return;
     }
     total += chunk.length;
-    if (total > maxOutput) {
-      throw new PagevaultError('LIMIT_EXCEEDED', `The gzip file expands to more than ${maxOutput} bytes.`, { maxOutput });
+    if (!narrowed && total >= DECLARED_HEAD_BYTES) {
+      parts.push(chunk.subarray(0, DECLARED_HEAD_BYTES));
+      narrow();
+      parts.pop();
+    }
+    if (total > limit) {
+      throw new PagevaultError('LIMIT_EXCEEDED', `The gzip file expands to more than ${limit} bytes${limit < maxOutput ? ', the size its content declares' : ''}.`, { maxOutput: limit });
     }
     if (chunk.length > 0) {
       crc = crc32(chunk, crc);

@@ -10,7 +10,7 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreOptions, RestoreResult, TableCount } from '../../src/protocol';
-import { checkImage } from '../engine/scratch';
+import { checkImage } from '../engine';
 import { acquireLock } from '../lock';
 import { ChunkStore } from '../store/chunk-store';
 import { LIVE_HEAD, type BackupRecord, type Manifest, type StoredChunk } from '../store/schema';
@@ -29,12 +29,12 @@ export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): 
   if (!record) throw notFound(backupId);
   const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
   const { done } = await jobs.runner.enqueue('restore', { backupId }, async (ctx) => {
-    const image = await readImage(store, record.manifest, {
+    const read = await readImage(store, record.manifest, {
       signal: ctx.signal,
       checkImageHash: true,
       onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
     });
-    const check = checkImage(sql, image);
+    const { check, image } = await checkImage(sql, read);
     if (check.integrity !== 'ok') {
       throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
     }
@@ -84,8 +84,7 @@ async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord)
     let previousBackupId: string | undefined;
     if (current && current.manifest.sizeBytes > 0) {
       previousBackupId = newId('bk');
-      const before = await readImage(target, current.manifest);
-      const check = checkImage(sql, before);
+      const { check, image: before } = await checkImage(sql, await readImage(target, current.manifest));
       const note = `Automatic backup before restoring ${record.info.backupId} from "${name}"`;
       backups.set(previousBackupId, beforeRestoreRecord(previousBackupId, current.manifest, await sha256Hex(before), check.tables, note, now));
     }
