@@ -39,9 +39,9 @@ export function compressChunk(plain: Uint8Array, level: number = DEFAULT_DEFLATE
 
 /**
  * Input inflated per step. One step expands to at most ~1032x its input, so a chunk that decodes
- * past its declared size is stopped within 16 MiB of output (a few ms), not after all of it.
+ * past its declared size is stopped within ~2 MiB of output (a few ms), not after all of it.
  */
-const INFLATE_SLICE_BYTES = 16 * 1024;
+const INFLATE_SLICE_BYTES = 2 * 1024;
 
 /** Inflates `data` into `out` a slice at a time, stopping as soon as the output passes `out`. */
 function inflateBounded(data: Uint8Array, out: Uint8Array): Uint8Array {

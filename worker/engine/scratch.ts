@@ -70,15 +70,13 @@ export function featureError(error: unknown): PagevaultError | undefined {
   );
 }
 
-/** Refuses file format versions this SQLite cannot write; a WAL-mode file becomes a rollback-journal one. */
-function normaliseFormat(image: Uint8Array): void {
-  const write = image[WRITE_VERSION_AT]!;
-  const read = image[READ_VERSION_AT]!;
-  if (write > 2 || read > 2) {
-    throw new PagevaultError(ErrorCode.UNSUPPORTED_FEATURE, `The database file format version (${write}/${read}) is newer than this SQLite supports.`, { feature: 'file-format' });
-  }
-  // A single uploaded file has no -wal beside it: what it holds is its content. In WAL mode an
-  // in-memory database would keep later writes in a -wal file that export() does not include.
+/**
+ * A WAL-mode file (format versions 2/2) becomes a rollback-journal one (1/1). A single uploaded
+ * file has no -wal beside it: what it holds is its content; and the live database must not keep
+ * writes in a -wal file beside it. Versions SQLite cannot write are left for the write probe.
+ */
+function leaveWal(image: Uint8Array): void {
+  if (image[WRITE_VERSION_AT] !== 2 || image[READ_VERSION_AT] !== 2) return;
   image[WRITE_VERSION_AT] = 1;
   image[READ_VERSION_AT] = 1;
 }
@@ -86,8 +84,8 @@ function normaliseFormat(image: Uint8Array): void {
 /**
  * Runs the header check, `integrity_check` and `foreign_key_check` on `image` in a scratch
  * connection and counts rows. With `usable`, the image must also be a database the app can use:
- * format versions this SQLite writes (a WAL-mode file is switched to rollback journal, in place),
- * every table readable and the database writable.
+ * every table readable by this SQLite and the database writable (a WAL-mode file is switched to
+ * rollback journal, in place).
  * @throws NOT_SQLITE when the bytes are not a SQLite database (including a 0-byte image);
  *   UNSUPPORTED_FEATURE (a module this build lacks); CORRUPT (usable: not writable); LIMIT_EXCEEDED.
  */
@@ -99,7 +97,7 @@ export function checkImageOn(sql: SqlJsStatic, image: Uint8Array, usable: boolea
       sizeBytes: image.byteLength,
     });
   }
-  if (usable) normaliseFormat(image);
+  if (usable) leaveWal(image);
   const facts = { pageSize: header.pageSize, pageCount, userVersion: header.userVersion };
   const db = openScratch(sql, image, limits);
   try {
