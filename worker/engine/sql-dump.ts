@@ -13,7 +13,7 @@
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { checkDumpStatement, type DumpState } from './dump-allow';
-import { limitError, openScratch, type ScratchLimits } from './scratch';
+import { featureError, limitError, openScratch, type ScratchLimits } from './scratch';
 import { quoteIdentifier, sqliteError } from './sqlite';
 
 /** Rows fetched per yield while dumping. */
@@ -100,7 +100,7 @@ async function dumpRows(db: Database, table: string, withRowid: boolean, emit: (
  * checked between statements; in the sandbox worker a statement that never ends is stopped by
  * terminating the worker (./sandbox/host.ts).
  * @throws LIMIT_EXCEEDED (time, memory or size), NOT_SQLITE (a statement SQLite rejects, or one
- *   a dump does not hold).
+ *   a dump does not hold), UNSUPPORTED_FEATURE (a virtual table module this build lacks).
  */
 export async function runSqlDump(sql: SqlJsStatic, text: string, limits: ScratchLimits, pause: () => Promise<void>): Promise<Uint8Array> {
   const { budget } = limits;
@@ -133,8 +133,8 @@ export async function runSqlDump(sql: SqlJsStatic, text: string, limits: Scratch
     return db.export();
   } catch (error) {
     if (error instanceof PagevaultError) throw error;
-    const limit = limitError(error, budget);
-    if (limit) throw limit;
+    const typed = limitError(error, budget) ?? featureError(error);
+    if (typed) throw typed;
     throw new PagevaultError(ErrorCode.NOT_SQLITE, `The SQL file does not replay: ${sqliteError(error).message}`, {});
   } finally {
     db.close();
