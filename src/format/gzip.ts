@@ -21,8 +21,15 @@ const GZIP_HEADER_MIN_BYTES = 10;
 const GZIP_TRAILER_BYTES = 8; // CRC-32 then ISIZE, both little-endian u32
 const GZIP_RESERVED_FLAGS = 0xe0;
 
-/** Input is fed to the inflater in slices this big, so one push cannot expand past ~1032x of it. */
-const INFLATE_SLICE_BYTES = 16 * 1024;
+/**
+ * Input is fed to the inflater in slices; one slice expands to at most ~1032x its size. A slice is
+ * sized so that even a bomb's output cannot pass the cap by more than INFLATE_OVERSHOOT_BYTES:
+ * large while far from the cap, small near it (and before the content declared its size).
+ */
+const INFLATE_MAX_SLICE_BYTES = 64 * 1024;
+const INFLATE_MIN_SLICE_BYTES = 1024;
+const INFLATE_OVERSHOOT_BYTES = 2 * 1024 * 1024;
+const DEFLATE_MAX_RATIO = 1032;
 
 /** A streaming gzip writer: push plaintext, emit what it returns. */
 export interface GzipWriter {
@@ -140,9 +147,12 @@ export function gunzipFirstMember(source: Uint8Array, maxOutput: number, declare
     memberEnd = offset;
   };
   try {
-    for (let at = 0; at < source.length; at += INFLATE_SLICE_BYTES) {
-      const end = Math.min(source.length, at + INFLATE_SLICE_BYTES);
+    for (let at = 0; at < source.length; ) {
+      const room = narrowed ? limit - total + INFLATE_OVERSHOOT_BYTES : 0;
+      const slice = Math.min(INFLATE_MAX_SLICE_BYTES, Math.max(INFLATE_MIN_SLICE_BYTES, Math.floor(room / DEFLATE_MAX_RATIO)));
+      const end = Math.min(source.length, at + slice);
       gunzip.push(source.subarray(at, end), end === source.length);
+      at = end;
       if (memberEnd !== undefined) break;
     }
   } catch (error) {
