@@ -70,7 +70,7 @@ describe('SQL dumps', () => {
 
   it('stops a dump that builds more than the size limit with LIMIT_EXCEEDED', async () => {
     const text = 'CREATE TABLE t (b);\n' + 'INSERT INTO t VALUES (zeroblob(100000));\n'.repeat(2000);
-    await expect(runSqlDump(SQL, text, { budget: { timeMs: 30_000, memoryBytes: 10 * 1024 * 1024 }, isolated: false }, pause)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    await expect(runSqlDump(SQL, text, { budget: { timeMs: 30_000, memoryBytes: 64 * 1024 * 1024 }, isolated: false, maxFileBytes: 10 * 1024 * 1024 }, pause)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
   });
 
   it('stops a dump that runs longer than the time limit with LIMIT_EXCEEDED', async () => {

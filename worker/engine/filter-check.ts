@@ -37,8 +37,9 @@ function invalid(table: string, why: string): PagevaultError {
 export function checkFilterText(table: string, filter: string): void {
   if (filter.length > MAX_FILTER_CHARS) throw invalid(table, `is longer than ${MAX_FILTER_CHARS} characters`);
   for (const token of tokenize(filter)) {
-    if (token.kind === 'comment' && token.text.startsWith('/*') && !token.text.endsWith('*/')) throw invalid(table, 'leaves a comment open');
-    if (token.kind === 'comment' && token.text.startsWith('/*') && token.text.length < 4) throw invalid(table, 'leaves a comment open');
+    // A block comment is closed only by a `*/` after its `/*` (`/*/` is still open).
+    const open = token.kind === 'comment' && token.text.startsWith('/*') && (token.text.length < 4 || !token.text.endsWith('*/'));
+    if (open) throw invalid(table, 'leaves a comment open');
   }
   const tokens = meaningful(filter);
   if (tokens.length === 0) throw invalid(table, 'is empty');

@@ -83,6 +83,9 @@ export function checkBudget(value: unknown): Partial<SandboxBudget> {
   return { ...(time === undefined ? {} : { timeMs: time }), ...(memory === undefined ? {} : { memoryBytes: memory }) };
 }
 
+/** The slowest rate the default time budget of an image check allows for (1 s per 8 MiB). */
+const CHECK_BYTES_PER_SECOND = 8 * 1024 * 1024;
+
 /** A buffer that owns exactly its bytes, so it can be transferred. */
 function transferable(bytes: Uint8Array): Uint8Array {
   return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
@@ -97,7 +100,9 @@ function transferable(bytes: Uint8Array): Uint8Array {
  */
 export async function checkImage(engine: SqlEngine, image: Uint8Array, options: { usable?: boolean; budget?: Partial<SandboxBudget> } = {}): Promise<{ check: ImageCheck; image: Uint8Array }> {
   const own = transferable(image);
-  return sandboxOf(engine).run({ op: 'check', image: own, usable: options.usable === true }, budgetOf(options.budget), [own.buffer as ArrayBuffer]);
+  // integrity_check reads every page: a large database gets the time it needs by default.
+  const budget = budgetOf({ timeMs: Math.max(DEFAULT_BUDGET.timeMs, Math.ceil(own.byteLength / CHECK_BYTES_PER_SECOND) * 1000), ...options.budget });
+  return sandboxOf(engine).run({ op: 'check', image: own, usable: options.usable === true }, budget, [own.buffer as ArrayBuffer]);
 }
 
 /**

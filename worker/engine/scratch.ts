@@ -9,6 +9,7 @@
  */
 import type { Database, SqlJsStatic } from 'sql.js';
 import { ErrorCode, PagevaultError } from '../../src/errors';
+import { DEFAULT_MAX_IMAGE_BYTES } from '../../src/format/archive/layout';
 import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../../src/format/sqlite-header';
 import type { ImageCheck, SandboxBudget } from './sandbox/protocol';
 import { sqliteError, tableCounts } from './sqlite';
@@ -19,6 +20,8 @@ export type { ImageCheck };
 export interface ScratchLimits {
   readonly budget: SandboxBudget;
   readonly isolated: boolean;
+  /** Largest database file the work may build; the largest image pagevault accepts by default. */
+  readonly maxFileBytes?: number;
 }
 
 /** Header bytes 18 and 19: the file format's write and read versions (1 rollback journal, 2 WAL). */
@@ -28,7 +31,8 @@ const READ_VERSION_AT = 19;
 /**
  * Opens `image` (or an empty database) with `trusted_schema=OFF`. In the sandbox's own instance,
  * SQLite's heap is capped at the budget (`hard_heap_limit` is global to an instance, which is why
- * it is never set where the live connection shares the instance), and files grow at most to it.
+ * it is never set where the live connection shares the instance); files grow at most to the
+ * largest image pagevault accepts.
  */
 export function openScratch(sql: SqlJsStatic, image: Uint8Array | undefined, limits: ScratchLimits): Database {
   let db: Database;
@@ -41,7 +45,7 @@ export function openScratch(sql: SqlJsStatic, image: Uint8Array | undefined, lim
     db.exec('PRAGMA trusted_schema = OFF;');
     if (limits.isolated) db.exec(`PRAGMA hard_heap_limit = ${Math.floor(limits.budget.memoryBytes)};`);
     const pageSize = Number(db.exec('PRAGMA page_size')[0]?.values[0]?.[0] ?? 4096);
-    db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(limits.budget.memoryBytes / pageSize))};`);
+    db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor((limits.maxFileBytes ?? DEFAULT_MAX_IMAGE_BYTES) / pageSize))};`);
   } catch (error) {
     db.close();
     throw limitError(error, limits.budget) ?? sqliteError(error);
@@ -53,7 +57,7 @@ export function openScratch(sql: SqlJsStatic, image: Uint8Array | undefined, lim
 export function limitError(error: unknown, budget: SandboxBudget): PagevaultError | undefined {
   const message = error instanceof Error ? error.message : String(error);
   if (!/out of memory|database or disk is full|string or blob too big/i.test(message)) return undefined;
-  return new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The work ran past its memory budget of ${budget.memoryBytes} bytes (${message}).`, {
+  return new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The work ran past its memory budget of ${budget.memoryBytes} bytes or the ${DEFAULT_MAX_IMAGE_BYTES}-byte database limit (${message}).`, {
     memoryBytes: budget.memoryBytes,
   });
 }

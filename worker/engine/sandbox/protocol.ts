@@ -1,14 +1,13 @@
 /** Messages between a database worker and its sandbox worker. Types only. */
 import type { WireError } from '../../../src/errors';
-import type { TableCount } from '../../../src/protocol';
+import type { SandboxBudget as BudgetOption, TableCount } from '../../../src/protocol';
 
-/** What one sandbox call may spend. Over either, the call rejects with LIMIT_EXCEEDED. */
-export interface SandboxBudget {
-  /** Wall time of the call, in ms. In the browser the sandbox worker is terminated when it runs out. */
-  readonly timeMs: number;
-  /** SQLite's heap (`hard_heap_limit`) and the largest database file the call may build, in bytes. */
-  readonly memoryBytes: number;
-}
+/**
+ * What one sandbox call may spend (the public option with every field set). Over either, the
+ * call rejects with LIMIT_EXCEEDED: `timeMs` of wall time (in the browser the sandbox worker is
+ * terminated when it runs out); `memoryBytes` of SQLite heap (`hard_heap_limit`) and of database file.
+ */
+export type SandboxBudget = Required<BudgetOption>;
 
 /** A table to copy, with an optional filter (the body of a `WHERE` clause). */
 export interface TablePlan {
