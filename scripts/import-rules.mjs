@@ -63,7 +63,5 @@ export const roots = ['src', 'worker', 'bin', 'demo'];
 export const exceptions = [
   { rule: 'no-cycle', from: 'worker/jobs/backup-jobs.ts', to: /^worker\/jobs\/(care|partial|portable|restore|retention|verify)\.ts$/, why: 'issue 14: remove when worker/jobs/context.ts replaces the backup-jobs hub' },
   { rule: 'no-cycle', from: 'worker/jobs/partial.ts', to: /^worker\/jobs\/restore\.ts$/, why: 'issue 14: remove when beforeRestoreRecord leaves restore.ts (partial <-> restore loop)' },
-  { rule: 'jobs-no-sqljs-idb', from: 'worker/jobs/backup-jobs.ts', to: SQLJS, why: 'issue 14: remove when the engine facade hides SqlJsStatic' },
-  { rule: 'sqljs-only-engine', from: 'bin/sqlite-check.ts', to: SQLJS, why: 'issue 14: remove when the CLI uses the engine facade checkImage' },
   { rule: 'sqljs-only-engine', from: 'worker/wasm-url.ts', to: SQLJS, why: 'issue 14: remove when the wasm URL moves into worker/engine/ (it imports only the asset URL)' },
 ];

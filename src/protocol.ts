@@ -134,6 +134,17 @@ export interface Progress {
 /** Which tables a partial backup holds: a list, or table name to SQL filter (`WHERE` body). */
 export type TableSelection = readonly string[] | Readonly<Record<string, string>>;
 
+/**
+ * What one piece of sandboxed work (checking an upload, replaying a dump, evaluating filters) may
+ * spend before it is stopped with LIMIT_EXCEEDED. Defaults: 60 000 ms and 512 MiB.
+ */
+export interface SandboxBudget {
+  /** Wall time in ms (1..3 600 000). */
+  readonly timeMs?: number;
+  /** SQLite heap and largest database the work may build, in bytes (1 MiB..2 GiB). */
+  readonly memoryBytes?: number;
+}
+
 export interface CreateBackupOptions {
   readonly method?: 'pages' | 'vacuum';
   readonly note?: string;
@@ -141,6 +152,8 @@ export interface CreateBackupOptions {
   readonly verify?: boolean;
   /** A partial backup: only these tables (and the selected rows). */
   readonly tables?: TableSelection;
+  /** Budget for evaluating the filters of a partial backup in the sandbox. */
+  readonly budget?: SandboxBudget;
 }
 
 /**
@@ -234,6 +247,8 @@ export interface UploadOptions {
   readonly note?: string;
   /** Limit for running a `.sql` dump, default 30 000 ms. */
   readonly sqlTimeoutMs?: number;
+  /** Budget for checking the file in the sandbox (and replaying a `.sql` one, with `sqlTimeoutMs`). */
+  readonly budget?: SandboxBudget;
 }
 
 export interface VerifyReport {

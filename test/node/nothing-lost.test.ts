@@ -294,9 +294,10 @@ describe('when the store is gone', () => {
     expect(await ids(service)).toEqual([1, 2]);
     const file = await call(service.download({ format: 'sqlite' }));
     const image = new Uint8Array(await file.blob.arrayBuffer());
-    const copy = SqliteConnection.open(await sqlJs(), image);
+    const SQL = await sqlJs();
+    const copy = new SQL.Database(image);
     try {
-      expect(copy.query('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+      expect(copy.exec('SELECT id FROM t ORDER BY id')[0]?.values).toEqual([[1], [2]]);
     } finally {
       copy.close();
     }

@@ -1,6 +1,7 @@
 /**
- * The live SQLite connection (sql.js, WebAssembly). The only module besides `page-copy.ts`
- * and `scratch.ts` that touches sql.js.
+ * The live SQLite connection (sql.js, WebAssembly) and the engine handle jobs pass around.
+ * sql.js types stay inside `worker/engine/`: outside it, an engine is an opaque `SqlEngine` and a
+ * connection a `SqliteConnection`; jobs reach the rest through the facade (./index.ts).
  *
  * Invariants:
  * - `exportImage()` never returns a half transaction: sql.js refuses to export while a write
@@ -11,17 +12,55 @@ import initSqlJs, { type BindParams, type Database, type SqlJsStatic, type State
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { ExecResult, Row, SqlParams, SqlValue, TableCount } from '../../src/protocol';
 
-let modulePromise: Promise<SqlJsStatic> | undefined;
+declare const engineBrand: unique symbol;
+
+/** A loaded SQLite (one sql.js WebAssembly instance), opaque outside the engine. */
+export interface SqlEngine {
+  readonly [engineBrand]: true;
+  /** Where the WebAssembly came from (the sandbox loads its own instance from the same place). */
+  readonly wasmUrl: string | undefined;
+}
+
+const statics = new WeakMap<SqlEngine, SqlJsStatic>();
+let modulePromise: Promise<SqlEngine> | undefined;
 
 /** Loads sql.js once per worker. `wasmUrl` is where the browser fetches `sql-wasm.wasm`; Node finds it itself. */
-export function loadSqlite(wasmUrl?: string): Promise<SqlJsStatic> {
-  modulePromise ??= initSqlJs(wasmUrl ? { locateFile: () => wasmUrl } : undefined).catch((error: unknown) => {
-    modulePromise = undefined;
+export function loadSqlite(wasmUrl?: string): Promise<SqlEngine> {
+  modulePromise ??= loadSqlJs(wasmUrl).then((sql) => {
+    const engine = { wasmUrl } as SqlEngine;
+    statics.set(engine, sql);
+    return engine;
+  });
+  const loading = modulePromise;
+  loading.catch(() => {
+    if (modulePromise === loading) modulePromise = undefined;
+  });
+  return loading;
+}
+
+/** Loads an sql.js instance (sql.js itself keeps one per realm). */
+export function loadSqlJs(wasmUrl?: string): Promise<SqlJsStatic> {
+  return initSqlJs(wasmUrl ? { locateFile: () => wasmUrl } : undefined).catch((error: unknown) => {
     throw new PagevaultError(ErrorCode.INTERNAL, `Could not load SQLite (sql.js WebAssembly) from ${wasmUrl ?? 'its default location'}: ${String(error)}`, {
       wasmUrl: wasmUrl ?? null,
     });
   });
-  return modulePromise;
+}
+
+/** The sql.js instance behind an engine. Engine-internal. */
+export function sqlJsOf(engine: SqlEngine): SqlJsStatic {
+  const sql = statics.get(engine);
+  if (!sql) throw new PagevaultError(ErrorCode.INTERNAL, 'This SQLite engine was not made by loadSqlite().', {});
+  return sql;
+}
+
+const handles = new WeakMap<SqliteConnection, Database>();
+
+/** The sql.js handle of a connection (page copies and table restores need it). Engine-internal. */
+export function databaseOf(conn: SqliteConnection): Database {
+  const db = handles.get(conn);
+  if (!db) throw new PagevaultError(ErrorCode.CLOSED, 'The database is closed.', {});
+  return db;
 }
 
 /** Turns an sql.js error (an Error, or sometimes a bare string) into a typed one. */
@@ -53,22 +92,20 @@ export class SqliteConnection {
   private markStatement: Statement | undefined;
 
   private constructor(
-    readonly sql: SqlJsStatic,
+    readonly engine: SqlEngine,
     private db: Database,
-  ) {}
+  ) {
+    handles.set(this, db);
+  }
 
   /** Opens an image (or a new empty database when `image` is absent or empty). */
-  static open(sql: SqlJsStatic, image?: Uint8Array): SqliteConnection {
+  static open(engine: SqlEngine, image?: Uint8Array): SqliteConnection {
+    const sql = sqlJsOf(engine);
     try {
-      return new SqliteConnection(sql, new sql.Database(image && image.byteLength > 0 ? image : undefined));
+      return new SqliteConnection(engine, new sql.Database(image && image.byteLength > 0 ? image : undefined));
     } catch (error) {
       throw sqliteError(error);
     }
-  }
-
-  /** The sql.js handle, for the page-copy backup (sqlite3_backup_* need the raw pointer). */
-  get handle(): Database {
-    return this.db;
   }
 
   /** Runs one or more statements; parameters are bound to each statement that has them. */
@@ -173,6 +210,7 @@ export class SqliteConnection {
     const old = this.db;
     this.freeMark();
     this.db = next.db;
+    handles.set(this, this.db);
     try {
       old.close();
     } catch {
@@ -203,6 +241,7 @@ export class SqliteConnection {
   close(): void {
     this.freeMark();
     this.db.close();
+    handles.delete(this);
   }
 
   private freeMark(): void {

@@ -8,7 +8,6 @@
  * - A restore changes the live database only after every check passed, in one transaction that
  *   also keeps the replaced state as an automatic backup (so every restore can be undone).
  */
-import type { SqlJsStatic } from 'sql.js';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sha256Hex } from '../../src/format/sha256';
 import type {
@@ -22,10 +21,9 @@ import type {
   RestoreResult,
   TableCount,
 } from '../../src/protocol';
-import { PageCopy, vacuumCopy } from '../engine/page-copy';
+import { checkBudget, pageCopy, vacuumCopy, type SandboxBudget, type SqlEngine, type TablePlan } from '../engine';
 import type { VaultStore } from '../store/vault-store';
 import type { Manifest } from '../store/schema';
-import type { TablePlan } from '../engine/partial-copy';
 import { checkId, oneOf, optionalBoolean, optionalString } from '../validate';
 import { Care } from './care';
 import { compressMissing, Pacer } from './chunk-io';
@@ -49,7 +47,8 @@ export interface VaultParts {
   readonly name: string;
   readonly store: VaultStore;
   readonly live: LiveDatabase;
-  readonly sql: SqlJsStatic;
+  /** SQLite (opaque; worker/engine/ is the only code that sees sql.js). */
+  readonly sql: SqlEngine;
   /** Time for schedules; the system clock unless a test injects one. */
   readonly clock?: Clock;
 }
@@ -64,6 +63,8 @@ interface BackupRequest {
   /** A partial backup of these tables. */
   readonly tables: readonly TablePlan[] | undefined;
   readonly scheduleId: string | undefined;
+  /** Sandbox budget for a partial backup's filters. */
+  readonly budget: Partial<SandboxBudget>;
 }
 
 /** An image with the facts a backup record needs. */
@@ -115,8 +116,9 @@ export class BackupJobs {
       method: oneOf(options.method, 'method', ['pages', 'vacuum'] as const, 'pages'),
       note: optionalString(options.note, 'note'),
       verify: optionalBoolean(options.verify, 'verify') ?? false,
-      tables: options.tables === undefined ? undefined : checkSelection(this, options.tables),
+      tables: options.tables === undefined ? undefined : await checkSelection(this, options.tables),
       scheduleId,
+      budget: checkBudget(options.budget),
     };
     const fields = { backupId: request.backupId, ...(scheduleId === undefined ? {} : { scheduleId }) };
     await this.runner.enqueue('backup', fields, (ctx) => this.runBackup(ctx, request), onProgress);
@@ -160,7 +162,7 @@ export class BackupJobs {
 
   /** The image a backup job stores: the selected tables, a page copy, or a compacted copy. */
   private capture(ctx: JobContext, request: BackupRequest): Promise<CapturedImage> {
-    if (request.tables) return capturePartial(this, ctx, request.tables);
+    if (request.tables) return capturePartial(this, ctx, request.tables, request.budget);
     return request.method === 'pages' ? this.copyPages(ctx) : this.copyVacuum(ctx);
   }
 
@@ -187,10 +189,10 @@ export class BackupJobs {
   }
 
   /** Page copy through the backup API, yielding between steps so the page is served. */
-  private async copyPages(ctx: JobContext): Promise<CapturedImage> {
+  async copyPages(ctx: JobContext): Promise<CapturedImage> {
     const conn = this.parts.live.conn;
     const pagesPerStep = Math.max(16, Math.floor(STEP_BYTES / conn.pageSize));
-    const copy = new PageCopy(this.parts.sql, conn.handle, pagesPerStep);
+    const copy = pageCopy(conn, pagesPerStep);
     try {
       for (;;) {
         ctx.signal.throwIfAborted();
@@ -214,7 +216,7 @@ export class BackupJobs {
       await sleep(BUSY_RETRY_MS);
     }
     ctx.progress('vacuum', 0, conn.pageCount, 'pages', { from: 0, to: 50 });
-    const result = vacuumCopy(this.parts.sql, conn.handle);
+    const result = vacuumCopy(conn);
     ctx.progress('vacuum', 1, 1, 'pages', { from: 0, to: 50 });
     return result;
   }

@@ -13,7 +13,7 @@
 import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
 import type { SaveErrorEvent, SaveResult } from '../../src/protocol';
 import { sha256Hex } from '../../src/format/sha256';
-import { SqliteConnection } from '../engine/sqlite';
+import { SqliteConnection } from '../engine';
 import { Mutex } from '../mutex';
 import type { VaultStore } from '../store/vault-store';
 import { LIVE_HEAD, type Manifest } from '../store/schema';
@@ -188,7 +188,7 @@ export class LiveDatabase {
 
   /** Opens `image` in a new connection of the same SQLite (for `adopt`). @throws CORRUPT, SQLITE */
   openImage(image: Uint8Array): SqliteConnection {
-    return SqliteConnection.open(this.conn.sql, image);
+    return SqliteConnection.open(this.conn.engine, image);
   }
 
   /**

@@ -21,8 +21,7 @@ import { chunkKeysDigest, createArchiveWriter, type ArchiveRecord } from '../../
 import { DEFAULT_MAX_IMAGE_BYTES, type ArchiveHeader } from '../../src/format/archive/layout';
 import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../../src/format/sqlite-header';
 import type { BackupInfo, DownloadFormat, DownloadOptions, InspectResult, UploadOptions } from '../../src/protocol';
-import { checkImage } from '../engine/scratch';
-import { dumpSql, runSqlDump } from '../engine/sql-dump';
+import { checkBudget, checkImage, dumpSql, runSqlDump, type SandboxBudget } from '../engine';
 import type { BackupRecord } from '../store/schema';
 import { checkId, oneOf, optionalBoolean, optionalInteger, optionalString } from '../validate';
 import type { BackupJobs } from './backup-jobs';
@@ -91,13 +90,8 @@ export class PortableFiles {
       return out;
     }
     const text: string[] = [];
-    const db = new this.parts.sql.Database(image);
-    try {
-      const pacer = new Pacer();
-      await dumpSql(db, (part) => void text.push(part), () => pacer.maybeYield());
-    } finally {
-      db.close();
-    }
+    const pacer = new Pacer();
+    await dumpSql(this.parts.sql, image, (part) => void text.push(part), () => pacer.maybeYield());
     return text;
   }
 
@@ -172,6 +166,7 @@ export class PortableFiles {
     const note = optionalString(options.note, 'note');
     const requireEncrypted = optionalBoolean(options.requireEncrypted, 'requireEncrypted') === true;
     const sqlTimeoutMs = optionalInteger(options.sqlTimeoutMs, 'sqlTimeoutMs', 1, 3_600_000) ?? DEFAULT_SQL_TIMEOUT_MS;
+    const budget = checkBudget(options.budget);
     const backupId = `bk-up-${crypto.randomUUID().slice(0, 13)}`;
     const { done } = await this.jobs.runner.enqueue('upload', { backupId }, async (ctx) => {
       const kind = detectKind(new Uint8Array(await blob.slice(0, DETECT_BYTES).arrayBuffer()));
@@ -179,13 +174,12 @@ export class PortableFiles {
       const received =
         kind === 'archive'
           ? await this.receiveArchive(ctx, blob, passphrase, requireEncrypted)
-          : { image: await this.imageOf(kind, blob, sqlTimeoutMs), partial: false, note: undefined, stored: undefined, encrypted: false };
+          : { image: await this.imageOf(kind, blob, sqlTimeoutMs, budget), partial: false, note: undefined, stored: undefined, encrypted: false };
       ctx.progress('check', 0, 1, 'bytes', { from: 40, to: 60 });
-      const check = checkImage(this.parts.sql, received.image);
-      if (check.integrity !== 'ok') throw new PagevaultError(ErrorCode.CORRUPT, `The uploaded database fails its integrity check: ${check.integrity}`, {});
+      const { check, image } = await this.checked(received.image, budget);
       ctx.signal.throwIfAborted();
       if (received.stored) await this.parts.store.stage(ctx.jobId, received.stored.map((c) => c.key), received.stored);
-      const { manifest, storedBytes } = await this.jobs.storeImage(ctx, received.image, { from: 60, to: 99 });
+      const { manifest, storedBytes } = await this.jobs.storeImage(ctx, image, { from: 60, to: 99 });
       const finalNote = note ?? received.note;
       const info: BackupInfo = {
         backupId,
@@ -206,6 +200,17 @@ export class PortableFiles {
     return done;
   }
 
+  /**
+   * An image checked in the sandbox as an upload must be: sound (integrity_check), readable by this
+   * SQLite and writable. Returns the image to store (a WAL-mode file comes back in rollback mode).
+   * @throws CORRUPT, NOT_SQLITE, UNSUPPORTED_FEATURE, LIMIT_EXCEEDED
+   */
+  private async checked(image: Uint8Array, budget: Partial<SandboxBudget>) {
+    const result = await checkImage(this.parts.sql, image, { usable: true, budget });
+    if (result.check.integrity !== 'ok') throw new PagevaultError(ErrorCode.CORRUPT, `The database fails its integrity check: ${result.check.integrity}`, {});
+    return result;
+  }
+
   /** Reads and verifies an archive; keeps its stored chunks as they are, so nothing is recompressed. */
   private async receiveArchive(ctx: JobContext, blob: Blob, passphrase: string | undefined, requireEncrypted: boolean) {
     const archive = await openArchive(blobSource(blob), { requireEncrypted, ...(passphrase === undefined ? {} : { passphrase }) });
@@ -215,17 +220,22 @@ export class PortableFiles {
         base: header.base.sha256,
       });
     }
-    const image = new Uint8Array(header.sizeBytes);
+    // Grown as chunks arrive, never allocated from the declared size before the data backs it.
+    let image: Uint8Array = new Uint8Array(0);
     const stored: StoredChunk[] = [];
     const pacer = new Pacer();
     const resolve = async (key: string) => (this.parts.store.hasChunk(key) ? this.plainChunk(key) : undefined);
     for await (const chunk of archive.chunks(resolve)) {
+      const end = chunk.index * header.chunkSize + chunk.plain.byteLength;
+      if (end > header.sizeBytes) throw new PagevaultError(ErrorCode.INTEGRITY, 'An archive chunk lies past the image size its header declares.', { index: chunk.index });
+      if (end > image.byteLength) image = grown(image, end, header.sizeBytes);
       image.set(chunk.plain, chunk.index * header.chunkSize);
       if (chunk.kind === 'full' && !this.parts.store.hasChunk(chunk.key)) stored.push({ key: chunk.key, codec: chunk.codec, size: chunk.size, data: owned(chunk.data) });
       ctx.progress('read', chunk.index + 1, header.chunkCount, 'chunks', { from: 0, to: 40 });
       ctx.signal.throwIfAborted();
       await pacer.maybeYield();
     }
+    if (image.byteLength !== header.sizeBytes) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive holds fewer bytes than its header declares.', {});
     return { image, stored, partial: header.partial === true, note: header.note, encrypted: archive.encrypted };
   }
 
@@ -235,15 +245,14 @@ export class PortableFiles {
   }
 
   /** The image held by a raw SQLite file, a gzip'd one, or a SQL dump. */
-  private async imageOf(kind: 'sqlite' | 'gzip' | 'sql', blob: Blob, sqlTimeoutMs: number): Promise<Uint8Array> {
+  private async imageOf(kind: 'sqlite' | 'gzip' | 'sql', blob: Blob, sqlTimeoutMs: number, budget: Partial<SandboxBudget>): Promise<Uint8Array> {
     if (kind === 'sql') {
       if (blob.size > MAX_SQL_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The SQL file is larger than ${MAX_SQL_BYTES} bytes.`, { sizeBytes: blob.size });
-      const pacer = new Pacer();
-      return runSqlDump(this.parts.sql, await blob.text(), { timeoutMs: sqlTimeoutMs, maxBytes: DEFAULT_MAX_IMAGE_BYTES }, () => pacer.maybeYield());
+      return runSqlDump(this.parts.sql, await blob.text(), { ...budget, timeMs: sqlTimeoutMs });
     }
     if (blob.size > DEFAULT_MAX_IMAGE_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The file is larger than ${DEFAULT_MAX_IMAGE_BYTES} bytes.`, { sizeBytes: blob.size });
     const bytes = new Uint8Array(await blob.arrayBuffer());
-    const image = kind === 'gzip' ? gunzipFirstMember(bytes, DEFAULT_MAX_IMAGE_BYTES) : bytes;
+    const image = kind === 'gzip' ? gunzipFirstMember(bytes, DEFAULT_MAX_IMAGE_BYTES, declaredImageSize) : bytes;
     const header = parseSqliteHeader(image.subarray(0, SQLITE_HEADER_BYTES));
     if (image.byteLength % header.pageSize !== 0) {
       throw new PagevaultError(ErrorCode.CORRUPT, `The database file is ${image.byteLength} bytes, not a whole number of ${header.pageSize}-byte pages (truncated?).`, {});
@@ -268,9 +277,9 @@ export class PortableFiles {
       const { header: _header, ...facts } = await inspectArchive(blobSource(target), passphrase === undefined ? {} : { passphrase });
       return facts;
     }
-    const image = await this.imageOf(kind, target, DEFAULT_SQL_TIMEOUT_MS);
+    // The same checks as an upload: a file that would be refused is refused here too.
+    const { check, image } = await this.checked(await this.imageOf(kind, target, DEFAULT_SQL_TIMEOUT_MS, {}), {});
     const header = parseSqliteHeader(image.subarray(0, SQLITE_HEADER_BYTES));
-    const check = checkImage(this.parts.sql, image);
     return {
       format: kind === 'gzip' ? 'sqlite.gz' : kind,
       pageSize: header.pageSize,
@@ -313,6 +322,19 @@ export class PortableFiles {
     if (!record) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
     return record;
   }
+}
+
+/** The image size a SQLite header declares (page size x page count), read from a gzip'd file's first bytes. @throws NOT_SQLITE */
+function declaredImageSize(head: Uint8Array): number | undefined {
+  const header = parseSqliteHeader(head);
+  return header.pageCount === null ? undefined : header.pageCount * header.pageSize;
+}
+
+/** `image` copied into a buffer of at least `needed` bytes (doubling, capped at `max`). */
+function grown(image: Uint8Array, needed: number, max: number): Uint8Array {
+  const next = new Uint8Array(Math.min(max, Math.max(needed, image.byteLength * 2)));
+  next.set(image);
+  return next;
 }
 
 /** Plaintext length of chunk `index` of an image of `sizeBytes` cut at `size`. */

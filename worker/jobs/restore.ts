@@ -11,7 +11,7 @@ import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { StoredChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreOptions, RestoreResult, TableCount } from '../../src/protocol';
-import { checkImage } from '../engine/scratch';
+import { checkImage } from '../engine';
 import { acquireLock } from '../lock';
 import { VaultStore } from '../store/vault-store';
 import { LIVE_HEAD, type BackupRecord, type Manifest } from '../store/schema';
@@ -29,29 +29,31 @@ export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): 
   const record = store.backup(backupId);
   if (!record) throw notFound(backupId);
   const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
-  const { done } = await jobs.runner.enqueue('restore', { backupId }, async (ctx) => {
-    // Held while it is read and swapped in: NOT_FOUND if a drop got there first (later drops are
-    // refused while this job uses the backup).
-    const held = await store.hold(backupId);
-    try {
-      const image = await readImage(store, held.manifest, {
+  // Held from now until the job ends, in use: a drop is refused and a retention sweep leaves it,
+  // while the job waits in the queue too (NOT_FOUND if a drop got there first).
+  const held = await store.hold(backupId, { inUse: true });
+  let queued: Promise<RestoreResult>;
+  try {
+    ({ done: queued } = await jobs.runner.enqueue('restore', { backupId }, async (ctx) => {
+      const read = await readImage(store, held.manifest, {
         signal: ctx.signal,
         checkImageHash: true,
         onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
       });
-      const check = checkImage(sql, image);
+      const { check, image } = await checkImage(sql, read);
       if (check.integrity !== 'ok') {
         throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
       }
       ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
       ctx.signal.throwIfAborted();
-      if (tables) return await restoreTables(jobs, record, image, tables, ctx);
-      return await (into === undefined || into === name ? swapLive(jobs, record, image, ctx) : restoreInto(jobs, into, record));
-    } finally {
-      await held.release();
-    }
-  });
-  return done;
+      if (tables) return restoreTables(jobs, record, image, tables, ctx);
+      return into === undefined || into === name ? swapLive(jobs, record, image, ctx) : restoreInto(jobs, into, record);
+    }));
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+  return queued.finally(held.release);
 }
 
 /** Replaces the live database with a checked image, keeping the replaced state as a backup. */
@@ -59,14 +61,15 @@ function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx
   const { live, store } = jobs.parts;
   return jobs.holdWrites(ctx.signal, () =>
     live.mutex.run(async () => {
-      await live.saveNow();
+      // The head then holds exactly these bytes, even a change no write mark saw (#12 review).
+      const before = await live.saveExact();
       const current = store.head(LIVE_HEAD);
       const previousId = newId('bk');
       const now = Date.now();
       const backups = new Map<string, BackupRecord | null>();
       if (current && current.manifest.sizeBytes > 0) {
         // Hashed over the bytes: the head's keys may have been vouched for by fingerprints (#12.8).
-        const sha256 = await sha256Hex(live.conn.exportImage());
+        const sha256 = await sha256Hex(before);
         const note = `Automatic backup before restoring ${record.info.backupId}`;
         backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
       }
@@ -101,8 +104,7 @@ async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord)
     let previousBackupId: string | undefined;
     if (current && current.manifest.sizeBytes > 0) {
       previousBackupId = newId('bk');
-      const before = await readImage(target, current.manifest);
-      const check = checkImage(sql, before);
+      const { check, image: before } = await checkImage(sql, await readImage(target, current.manifest));
       const note = `Automatic backup before restoring ${record.info.backupId} from "${name}"`;
       backups.set(previousBackupId, beforeRestoreRecord(previousBackupId, current.manifest, await sha256Hex(before), check.tables, note, now));
     }

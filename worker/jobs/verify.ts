@@ -1,7 +1,8 @@
 /**
  * Verification by restore: read every chunk of a backup back (re-hashing each), hash the image,
- * open it in a scratch connection (`trusted_schema=OFF`, no application functions) and run
- * `integrity_check` and `foreign_key_check`. "An untested backup is a hope, not a backup."
+ * open it in the sandbox (`trusted_schema=OFF`, no application functions, off the live
+ * connection's thread) and run `integrity_check` and `foreign_key_check`.
+ * "An untested backup is a hope, not a backup."
  *
  * Invariants:
  * - Damage is a report (`ok: false` with a `reason`), never a thrown error: a damaged chunk, a
@@ -14,7 +15,7 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sha256Hex } from '../../src/format/sha256';
 import type { BackupInfo, TableCount, VerifyReport } from '../../src/protocol';
-import { checkImage, type ImageCheck } from '../engine/scratch';
+import { checkImage, type ImageCheck } from '../engine';
 import type { Manifest } from '../store/schema';
 import { checkId } from '../validate';
 import type { BackupJobs } from './backup-jobs';
@@ -65,9 +66,10 @@ export async function verifyManifest(
   ctx.signal.throwIfAborted();
   let check: ImageCheck;
   try {
-    check = checkImage(jobs.parts.sql, image);
+    check = (await checkImage(jobs.parts.sql, image)).check;
   } catch (error) {
-    if (error instanceof PagevaultError) return failed(`The image is not a readable SQLite database: ${error.message}`, { sha256Match });
+    // Running out of the sandbox's budget says nothing about the backup: that is an error, not a verdict.
+    if (error instanceof PagevaultError && error.code !== ErrorCode.LIMIT_EXCEEDED) return failed(`The image is not a readable SQLite database: ${error.message}`, { sha256Match });
     throw error;
   }
   ctx.progress('verify-check', 1, 1, 'chunks', { from: middle, to: weight.to });

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, PagevaultError } from '../../errors';
 import type { InspectResult } from '../../protocol';
-import { decompressChunk } from '../codec';
+import { decompressUntrustedChunk } from '../codec';
 import type { ChunkCodec } from '../codec';
 import { Sha256, fromHex, sha256, toHex } from '../sha256';
 import { checkIterations, deriveCached, METADATA_RECORD_INDEX, open, TABLE_RECORD_INDEX } from './crypto';
@@ -267,14 +267,14 @@ export async function openArchive(source: ByteSource, options: OpenArchiveOption
       }
       let plain: Uint8Array;
       if (kind === 'full') {
-        plain = decompressChunk(entry.codec, stored, size);
+        plain = decompressUntrustedChunk(entry.codec, stored, size);
       } else if (kind === 'ref') {
         plain = await base(key, index);
         if (plain.length !== size || toHex(await sha256(plain)) !== key) {
           throw new PagevaultError(ErrorCode.CHAIN, `Base chunk for chunk ${index} does not match its key.`, { index });
         }
       } else {
-        const patch = decodePatch(decompressChunk(entry.codec, stored, entry.payloadLength), size, full.pageSize);
+        const patch = decodePatch(decompressUntrustedChunk(entry.codec, stored, entry.payloadLength), size, full.pageSize);
         const baseChunk = await base(patch.baseKey, index);
         if (toHex(await sha256(baseChunk)) !== patch.baseKey) {
           throw new PagevaultError(ErrorCode.CHAIN, `Base chunk for chunk ${index} does not match its key.`, { index });
