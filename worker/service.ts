@@ -184,8 +184,8 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
    * Runs SQL on the live connection once no restore is swapping it, then notes the write for the
    * autosave (`exec` always counts as a write; `query` only when it changed rows).
    */
-  const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault) => T, isWrite: boolean): Promise<T> => {
-    const v = need(isWrite ? 'write' : 'read');
+  const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault, beforeWrite: () => void) => T, isExec: boolean): Promise<T> => {
+    const v = need(isExec ? 'write' : 'read');
     checkSql(sql);
     checkParams(params);
     await v.jobs.writeGate();
@@ -193,14 +193,20 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     if (closing !== undefined || vault !== v) throw closed();
     const stopped = v.store.stoppedBy;
     if (stopped) {
-      if (isWrite) throw stopped;
-      // The store is gone: reads only, so nothing is acknowledged that could not be saved.
-      return v.live.conn.readOnly(() => body(v));
+      if (isExec) throw stopped;
+      // The store is gone: reads only, so nothing is acknowledged that could not be saved. A
+      // statement SQLite compiles to a write is refused before it runs.
+      return body(v, () => {
+        throw stopped;
+      });
     }
+    let wrote = isExec;
     try {
-      return body(v);
+      return body(v, () => {
+        wrote = true;
+      });
     } finally {
-      v.live.noteWrite(isWrite);
+      if (wrote) v.live.noteWrite();
     }
   };
 
@@ -212,7 +218,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         return opening;
       }),
     exec: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.exec(sql, params), true)),
-    query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.query(sql, params), false)),
+    query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v, beforeWrite) => v.live.conn.query(sql, params, beforeWrite), false)),
     flush: () => result(() => need().live.save()),
     info: () => result(() => info(need('read'))),
     storage: () => result(storage),

@@ -6,7 +6,7 @@
  *   the chunks whose bytes changed, plus the new head, in one strict transaction whose commit
  *   re-checks, inside the store's lock, that every chunk the head names is stored or supplied.
  * - Saves run one at a time; a restore holds the same mutex, so no save interleaves with a swap.
- * - Every statement that changed the database file marks it dirty (`noteWrite`); autosave runs
+ * - Every statement that may change the database file marks it dirty (`noteWrite`); autosave runs
  *   `autosaveMs` after the last one, retries later while a transaction is open, and retries a
  *   failed save with backoff, reporting each failure to `onSaveError` listeners and `saveError`.
  */
@@ -33,7 +33,6 @@ export class LiveDatabase {
   private writeGeneration = 0;
   private savedGeneration = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private lastMark = '';
   private failure: SaveErrorEvent | null = null;
   private readonly listeners = new Set<(event: SaveErrorEvent) => void>();
   private stopped = false;
@@ -58,7 +57,6 @@ export class LiveDatabase {
     const image = head ? await readImage(store, head.manifest) : undefined;
     const live = new LiveDatabase(openConnection(image), store, autosaveMs, await loadFingerprint(), head?.savedAt ?? null);
     if (head && image) live.remember(image, head.manifest);
-    live.lastMark = live.conn.changeMark();
     return live;
   }
 
@@ -88,14 +86,10 @@ export class LiveDatabase {
   }
 
   /**
-   * Call after anything that may have written; schedules the autosave. `always` counts the call
-   * as a write without asking SQLite (exec); otherwise it is one when the change mark moved
-   * (rows, schema, header pragmas, VACUUM: see `SqliteConnection.changeMark`).
+   * Call after a statement that changed the database file (every `exec`; a `query` whose
+   * statements SQLite compiles to a write: see `SqliteConnection.query`); schedules the autosave.
    */
-  noteWrite(always: boolean): void {
-    const mark = this.conn.changeMark();
-    if (!always && mark === this.lastMark) return;
-    this.lastMark = mark;
+  noteWrite(): void {
     this.writeGeneration++;
     // After a failed save, writes do not bring the retry forward: the backoff holds.
     const backoff = this.failure ? this.failure.at + this.failure.retryInMs - Date.now() : 0;
@@ -203,7 +197,6 @@ export class LiveDatabase {
     this.savedAt = savedAt;
     this.savedGeneration = this.writeGeneration;
     this.failure = null;
-    this.lastMark = this.conn.changeMark();
   }
 
   /** Stops the autosave timer for good (close). */

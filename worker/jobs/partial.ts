@@ -96,9 +96,9 @@ export function restoreTables(jobs: BackupJobs, record: BackupRecord, image: Uin
   const { live, store } = jobs.parts;
   return jobs.holdWrites(ctx.signal, () =>
     live.mutex.run(async () => {
-      await live.saveNow();
+      // The head then holds exactly these bytes: the undo backup and the way back on failure.
+      const before = await live.saveExact();
       const head = store.head(LIVE_HEAD);
-      const before = live.conn.exportImage();
       const previousId = newId('bk');
       ctx.signal.throwIfAborted();
       if (head && head.manifest.sizeBytes > 0) {
@@ -110,7 +110,7 @@ export function restoreTables(jobs: BackupJobs, record: BackupRecord, image: Uin
       try {
         replaceTables(live.conn, image, tables);
         replaced = true;
-        live.noteWrite(true);
+        live.noteWrite();
         await live.saveNow();
       } catch (error) {
         if (replaced && head) live.adopt(live.openImage(before), before, head.manifest, head.savedAt);

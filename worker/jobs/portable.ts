@@ -215,16 +215,30 @@ export class PortableFiles {
   private async receiveArchive(ctx: JobContext, blob: Blob, passphrase: string | undefined, requireEncrypted: boolean) {
     const archive = await openArchive(blobSource(blob), { requireEncrypted, ...(passphrase === undefined ? {} : { passphrase }) });
     const { header } = archive;
-    if (header.base && !this.findBase(header)) {
+    const base = header.base ? this.findBase(header) : undefined;
+    if (header.base && !base) {
       throw new PagevaultError(ErrorCode.CHAIN, 'This incremental backup needs its base backup, which this vault does not have. Upload the base first.', {
         base: header.base.sha256,
       });
     }
+    // The base stays, with its chunks, while this upload reads them (a drop meanwhile is BUSY).
+    const held = base ? await this.parts.store.hold(base.info.backupId, { inUse: true }) : undefined;
+    try {
+      return await this.readArchive(ctx, archive, held ? new Set(held.manifest.chunks) : new Set());
+    } finally {
+      await held?.release();
+    }
+  }
+
+  /** The image an opened archive holds, with the stored forms of chunks the store lacks. */
+  private async readArchive(ctx: JobContext, archive: Awaited<ReturnType<typeof openArchive>>, baseKeys: ReadonlySet<string>) {
+    const { header } = archive;
     // Grown as chunks arrive, never allocated from the declared size before the data backs it.
     let image: Uint8Array = new Uint8Array(0);
     const stored: StoredChunk[] = [];
     const pacer = new Pacer();
-    const resolve = async (key: string) => (this.parts.store.hasChunk(key) ? this.plainChunk(key) : undefined);
+    // A chunk the archive leaves out comes from the held base (or any stored chunk it names).
+    const resolve = async (key: string) => (baseKeys.has(key) || this.parts.store.hasChunk(key) ? this.plainChunk(key) : undefined);
     for await (const chunk of archive.chunks(resolve)) {
       const end = chunk.index * header.chunkSize + chunk.plain.byteLength;
       if (end > header.sizeBytes) throw new PagevaultError(ErrorCode.INTEGRITY, 'An archive chunk lies past the image size its header declares.', { index: chunk.index });

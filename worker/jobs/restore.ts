@@ -29,6 +29,14 @@ export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): 
   const record = store.backup(backupId);
   if (!record) throw notFound(backupId);
   const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
+  if (record.info.partial && tables === undefined && (into === undefined || into === name)) {
+    // Restoring it whole would replace the database with just the tables it copied.
+    throw new PagevaultError(
+      ErrorCode.INVALID_ARGUMENT,
+      `Backup ${backupId} is partial (${record.info.tables.map((t) => t.name).join(', ')}): restore those tables with { tables }, or the whole copy { into } another name.`,
+      { backupId },
+    );
+  }
   // Held from now until the job ends, in use: a drop is refused and a retention sweep leaves it,
   // while the job waits in the queue too (NOT_FOUND if a drop got there first).
   const held = await store.hold(backupId, { inUse: true });

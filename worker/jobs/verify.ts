@@ -106,23 +106,25 @@ export function markVerified(info: BackupInfo, report: VerifyReport, at: number)
  */
 export async function verifyBackup(jobs: BackupJobs, backupIdValue: unknown): Promise<VerifyReport> {
   const backupId = checkId(backupIdValue, 'backupId');
-  if (!jobs.parts.store.backup(backupId)) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
+  // Held from now until the job ends, in use: its chunks stay while they are read, a drop is
+  // refused and a retention sweep leaves it, while queued too (NOT_FOUND if it is gone already).
+  const held = await jobs.parts.store.hold(backupId, { inUse: true });
   let report: VerifyReport | undefined;
-  const { done } = await jobs.runner.enqueue('verify', { backupId }, async (ctx) => {
-    // Held: its chunks stay while they are read (NOT_FOUND if a drop got there first; later drops
-    // are refused while this job uses the backup).
-    const held = await jobs.parts.store.hold(backupId);
-    try {
+  let done: Promise<VerifyReport>;
+  try {
+    ({ done } = await jobs.runner.enqueue('verify', { backupId }, async (ctx) => {
       const record = jobs.parts.store.backup(backupId)!;
       report = await verifyManifest(jobs, record.manifest, record.info, ctx, { from: 0, to: 99 });
       const info = markVerified(record.info, report, Date.now());
       await jobs.parts.store.commit({ backups: new Map([[backupId, { ...record, info }]]) }, { signal: ctx.signal });
-    } finally {
-      await held.release();
-    }
-    if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed verification: ${report.reason}`, { backupId });
-    return report;
-  });
+      if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed verification: ${report.reason}`, { backupId });
+      return report;
+    }));
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+  done = done.finally(held.release);
   try {
     return await done;
   } catch (error) {
