@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
-import { createService, type Service } from '../../worker/service';
+import type { Service } from '../../worker/service';
 import { installFaults } from '../support/faulty-idb';
 import { call, openService, rows, settle } from '../support/vault-harness';
 
