@@ -1,0 +1,455 @@
+/**
+ * One simulated run: a seeded workload of concurrent public calls against the worker's service,
+ * kills and reopens, and the invariants checked against the model (./model.ts) at every
+ * checkpoint, after every reopen and at the end. The first violated invariant ends the run.
+ */
+import { installFaults } from '../support/faulty-idb';
+import type { Outcome } from './adapter';
+import { SimWorker } from './adapter';
+import { checkBackups, checkDisk, checkLive, readLive, type Checker } from './invariants';
+import { Model, isRow, rowId, type BackupModel, type DbState } from './model';
+import { SimScheduler, SimStall } from './scheduler';
+import { ChunkStore } from '../../worker/store/chunk-store';
+import type { SqlJsStatic } from 'sql.js';
+
+/** Codes a call may answer in a healthy vault under this workload (anything else is a finding). */
+const EXPECTED = new Set(['SQLITE', 'BUSY', 'NOT_FOUND', 'INVALID_ARGUMENT', 'CANCELLED', 'INTERRUPTED', 'CLOSED', 'LOCKED', 'INVALID_BACKUP']);
+const AUTOSAVE_MS = [0, 5, 50, 3_600_000] as const;
+/** The driver's own reads of IndexedDB run as this epoch (never killed). */
+export const DRIVER_EPOCH = 0;
+
+export interface Failure {
+  readonly invariant: string;
+  readonly step: number;
+  readonly detail: string;
+  readonly tail: readonly string[];
+}
+
+export interface SimReport {
+  readonly seed: number;
+  readonly steps: number;
+  readonly tasks: number;
+  readonly traceHash: string;
+  readonly failure: Failure | undefined;
+  /** With `census`, the first violation of every invariant the run met (it goes on after each). */
+  readonly findings: readonly Failure[];
+}
+
+export interface RunOptions {
+  /** Go on after a violation where the run can (record each invariant once). */
+  readonly census?: boolean;
+}
+
+/** Violations after which a run cannot go on. */
+const FATAL = new Set(['stall', 'call-never-answers', 'reopens', 'live-readable', 'harness-error']);
+
+class Found extends Error {}
+
+let runs = 0;
+
+export class World implements Checker {
+  readonly sched: SimScheduler;
+  readonly model = new Model();
+  readonly name: string;
+  worker!: SimWorker;
+  step = 0;
+  failure: Failure | undefined;
+  readonly findings: Failure[] = [];
+  private epoch = 0;
+  private readonly dead = new Set<number>();
+  private readonly trace: string[] = [];
+  private readonly pending = new Map<Promise<void>, number>();
+  private opSeq = 0;
+  /** Workers whose close() resolved: they must not run anything any more. */
+  private readonly closedEpochs = new Set<number>();
+  private closing: 'running' | 'ok' | 'failed' | undefined;
+  /** Downloads not read yet, and files read, by the backup they came from. */
+  private readonly blobs: { backupId: string; format: string; blob: Blob }[] = [];
+  readonly files: { backupId: string; format: string; bytes: Uint8Array }[] = [];
+  private readonly faults = installFaults();
+
+  constructor(
+    readonly seed: number,
+    readonly SQL: SqlJsStatic,
+    private readonly options: RunOptions = {},
+  ) {
+    this.sched = new SimScheduler(seed);
+    this.name = `sim-${seed}-${++runs}`;
+  }
+
+  log(line: string): void {
+    this.trace.push(`[${this.step}] ${line}`);
+    if (this.trace.length > Number(process.env["SIM_TAIL"] ?? 40)) this.trace.shift();
+    this.sched.note(line);
+  }
+
+  /** Records a violated invariant; ends the run unless in census mode and the run can go on. */
+  fail(invariant: string, detail: string): void {
+    const found: Failure = { invariant, step: this.step, detail, tail: [...this.trace] };
+    this.failure ??= found;
+    if (!this.findings.some((f) => f.invariant === invariant)) this.findings.push(found);
+    if (!this.options.census || FATAL.has(invariant)) throw new Found(invariant);
+  }
+
+  /** Records a violation after which the run cannot go on. */
+  fatal(invariant: string, detail: string): never {
+    this.fail(invariant, detail);
+    throw new Found(invariant);
+  }
+
+  pick<T>(items: readonly T[]): T | undefined {
+    return items.length === 0 ? undefined : items[Math.floor(this.sched.choice() * items.length)];
+  }
+
+  chance(p: number): boolean {
+    return this.sched.choice() < p;
+  }
+
+  /** Drives the scheduler until `pending` settles; a hang or livelock is a finding. */
+  async settle<T>(pending: Promise<T>, what: string): Promise<T> {
+    try {
+      return await this.sched.settle(pending);
+    } catch (error) {
+      if (error instanceof SimStall) {
+        const invariant = what === 'calls in flight' ? 'call-never-answers' : 'stall';
+        if (process.env['SIM_DEBUG']) {
+          const dbs = (indexedDB as unknown as { _databases: Map<string, { transactions: { mode: string; _state: string; _started: boolean; _scope: Set<string>; _requests: unknown[] }[]; connections: { _closed: boolean }[] }> })._databases;
+          for (const [n, d] of dbs) {
+            console.log(n, d.connections.map((c) => c._closed), d.transactions.map((t) => `${t.mode}/${t._state}/${t._started}/${[...t._scope].join('+')}/${t._requests.length}`));
+          }
+        }
+        this.fatal(invariant, `${what}: ${error.message}; queue: ${this.sched.describeQueue().slice(0, 3000)}`);
+      }
+      throw error;
+    }
+  }
+
+  /** Issues a call without awaiting it; `done` sees its outcome unless its worker was killed first. */
+  issue<T>(label: string, call: Promise<Outcome<T>>, done: (o: Outcome<T>) => void = () => undefined): void {
+    const epoch = this.worker.epoch;
+    const id = ++this.opSeq;
+    this.log(`#${id} ${label}`);
+    const tracked = call.then((o) => {
+      if (this.dead.has(epoch)) return;
+      this.log(`#${id} ${label} -> ${o.ok ? 'ok' : o.code}`);
+      if (this.failure && !this.options.census) return;
+      try {
+        if (!o.ok && !EXPECTED.has(o.code)) this.fail(`call-error:${o.code.split(' ')[0]}`, `${label} answered ${o.code}`);
+        done(o);
+      } catch (error) {
+        if (!(error instanceof Found)) throw error;
+      }
+    });
+    this.pending.set(tracked, epoch);
+    void tracked.finally(() => this.pending.delete(tracked));
+  }
+
+  async run(steps: number): Promise<SimReport> {
+    this.sched.install();
+    try {
+      await this.start();
+      for (this.step = 1; this.step <= steps && (!this.failure || this.options.census); this.step++) {
+        if (this.closing === 'ok' || this.closing === 'failed') await this.reopenAfterClose();
+        if (this.afterKill) await this.reopenAfterKill();
+        this.act();
+        await this.sched.run(Math.floor(this.sched.choice() ** 2 * 60));
+        if (this.step % 25 === 0) await this.checkpoint();
+      }
+      if (!this.failure || this.options.census) await this.finish();
+    } catch (error) {
+      if (!(error instanceof Found)) {
+        this.failure ??= { invariant: 'harness-error', step: this.step, detail: String((error as Error)?.stack ?? error), tail: [...this.trace] };
+      }
+    } finally {
+      await this.cleanUp();
+      this.sched.uninstall();
+    }
+    return { seed: this.seed, steps: Math.min(this.step, steps), tasks: this.sched.steps, traceHash: this.sched.traceHash, failure: this.failure, findings: this.findings };
+  }
+
+  /** Ends every worker of the run and deletes its databases (fake-indexeddb keeps them in memory). */
+  private async cleanUp(): Promise<void> {
+    this.faults.kill();
+    for (let e = 1; e <= this.epoch; e++) this.sched.kill(e);
+    for (const name of [this.name, `${this.name}-into`]) {
+      await this.sched.settle(this.sched.enter(DRIVER_EPOCH, () => ChunkStore.destroy(name))).catch(() => undefined);
+    }
+  }
+
+  private async start(): Promise<void> {
+    await this.openWorker();
+    await this.settle(this.worker.exec('CREATE TABLE item (id INTEGER PRIMARY KEY, v TEXT NOT NULL)'), 'setup');
+    await this.settle(this.worker.flush(), 'setup flush');
+    this.model.must = new Set(['table:item', 'col:item.id', 'col:item.v']);
+    this.model.durable = this.model.snapshot();
+  }
+
+  private async openWorker(): Promise<void> {
+    this.worker = new SimWorker(this.sched, ++this.epoch);
+    const autosave = this.pick(AUTOSAVE_MS)!;
+    this.log(`open epoch ${this.epoch} autosave ${autosave}`);
+    const opened = await this.settle(this.worker.open(this.name, autosave), 'open');
+    if (!opened.ok) this.fatal('reopens', `open answered ${opened.code}`);
+  }
+
+  /** One random public call (or a kill). */
+  private act(): void {
+    const r = this.sched.choice() * 100;
+    const w = this.worker;
+    const m = this.model;
+    if (r < 30) return this.insert(this.chance(0.8) ? 'exec' : 'query');
+    if (r < 35) {
+      this.issue('BEGIN', w.exec('BEGIN'), (o) => o.ok && m.begin());
+      for (let i = 0; i < 1 + Math.floor(this.sched.choice() * 2); i++) this.insert('exec');
+      this.issue('COMMIT', w.exec('COMMIT'), (o) => o.ok && m.commit());
+      return;
+    }
+    if (r < 43) return this.ddl();
+    if (r < 50) {
+      const snapshot = m.snapshot();
+      const seq = this.opSeq;
+      const restoreSeq = m.restoreSeq;
+      return this.issue('flush', w.flush(), (o) => o.ok && m.flushed(snapshot, seq, restoreSeq));
+    }
+    if (r < 61) return this.create();
+    if (r < 66) {
+      const b = this.pickBackup(true);
+      if (b) this.issue(`cancel ${b.id}`, w.cancel(b.id), (o) => o.ok && o.value.status === 'cancelled' && (b.cancelled = true));
+      return;
+    }
+    if (r < 71) {
+      const b = this.pickBackup(false);
+      if (b) this.issue(`drop ${b.id}`, w.drop(b.id));
+      return;
+    }
+    if (r < 78) return this.restore();
+    if (r < 81) {
+      const b = this.pickBackup(false);
+      const format = this.chance(0.5) ? 'archive' : 'sqlite';
+      if (b) this.issue(`download ${b.id} ${format}`, w.download(b.id, format), (o) => o.ok && this.blobs.push({ backupId: b.id, format, blob: o.value.blob }));
+      return;
+    }
+    if (r < 84) {
+      const file = this.pick(this.files);
+      if (file) {
+        this.issue(`upload ${file.format} of ${file.backupId}`, w.upload(file.bytes), (o) => {
+          if (o.ok) m.backups.set(o.value.backupId, newBackup(o.value.backupId, 'upload', undefined, undefined));
+        });
+      }
+      return;
+    }
+    if (r < 88) {
+      const b = this.pickBackup(false);
+      if (b) {
+        this.issue(`verify ${b.id}`, w.verify(b.id), (o) => {
+          if (o.ok && !o.value.ok) this.fail('backup-verifies', `verify(${b.id}): ${o.value.reason ?? o.value.integrity}`);
+        });
+      }
+      return;
+    }
+    if (r < 90) {
+      const keepLast = 1 + Math.floor(this.sched.choice() * 3);
+      return this.issue(`retention keepLast ${keepLast}`, w.retention({ keepLast }));
+    }
+    if (r < 95) return this.close();
+    this.kill();
+  }
+
+  private insert(via: 'exec' | 'query'): void {
+    const id = this.model.nextId++;
+    const value = `v${id}-${'x'.repeat(Math.floor(this.sched.choice() * 200))}`;
+    this.issue(`insert ${id} (${via})`, this.worker.sql(via, 'INSERT INTO item (id, v) VALUES (?, ?)', [id, value]), (o) => o.ok && this.model.acked([`row:${id}`]));
+  }
+
+  private ddl(): void {
+    const m = this.model;
+    const via = this.chance(0.5) ? 'exec' : 'query';
+    const r = this.sched.choice();
+    if (r < 0.4) {
+      const table = `d${m.nextDdl++}`;
+      this.issue(`CREATE TABLE ${table} (${via})`, this.worker.sql(via, `CREATE TABLE ${table} (a INTEGER)`), (o) => {
+        if (o.ok) {
+          m.ddlTables.push(table);
+          m.acked([`table:${table}`, `col:${table}.a`]);
+        }
+      });
+    } else if (r < 0.7) {
+      const table = this.pick(m.ddlTables) ?? 'item';
+      const column = `c${m.nextDdl++}`;
+      this.issue(`ALTER TABLE ${table} ADD ${column} (${via})`, this.worker.sql(via, `ALTER TABLE ${table} ADD COLUMN ${column} TEXT`), (o) => o.ok && m.acked([`col:${table}.${column}`]));
+    } else {
+      const uv = m.nextUserVersion++;
+      this.issue(`user_version ${uv} (${via})`, this.worker.sql(via, `PRAGMA user_version = ${uv}`), (o) => o.ok && m.acked([], uv));
+    }
+  }
+
+  private create(): void {
+    const m = this.model;
+    const r = this.sched.choice();
+    const options = r < 0.45 ? { method: 'pages' as const } : r < 0.65 ? { method: 'vacuum' as const } : r < 0.85 ? { tables: ['item'] } : { verify: true };
+    const required = m.restoresInFlight === 0 ? m.snapshot().facts : undefined;
+    const restoreSeq = m.restoreSeq;
+    this.issue(`create ${JSON.stringify(options)}`, this.worker.create(options), (o) => {
+      if (!o.ok) return;
+      const id = o.value.backupId;
+      const b = newBackup(id, 'create', restoreSeq === m.restoreSeq ? required : undefined, 'tables' in options ? options.tables : undefined);
+      m.backups.set(id, b);
+      this.log(`  = ${id}`);
+      this.issue(`wait ${id}`, this.worker.wait(id), (w) => {
+        if (w.ok) b.issuedBound = m.nextId;
+      });
+    });
+  }
+
+  private restore(): void {
+    const m = this.model;
+    const b = this.pickBackup(false);
+    if (!b) return;
+    const r = this.sched.choice();
+    if (r < 0.2) {
+      this.issue(`restore ${b.id} into`, this.worker.restore({ backupId: b.id, into: `${this.name}-into` }));
+      return;
+    }
+    const rowsOnly = r < 0.4;
+    m.restoreStarted();
+    this.issue(`restore ${b.id}${rowsOnly ? ' tables item' : ''}`, this.worker.restore({ backupId: b.id, ...(rowsOnly ? { tables: ['item'] } : {}) }), (o) => {
+      m.restoreEnded();
+      if (o.ok) m.restored(b.content, rowsOnly, this.opSeq);
+    });
+  }
+
+  /** A backup the model knows; `inFlight` prefers one whose job may still run. */
+  private pickBackup(inFlight: boolean): BackupModel | undefined {
+    const all = [...this.model.backups.values()];
+    const running = all.filter((b) => b.issuedBound === undefined);
+    return this.pick(inFlight && running.length > 0 ? running : all);
+  }
+
+  private close(): void {
+    if (this.closing) return;
+    const epoch = this.worker.epoch;
+    this.closing = 'running';
+    this.model.duringClose = new Set();
+    this.issue('close', this.worker.close(), (o) => {
+      this.closing = o.ok ? 'ok' : 'failed';
+      this.model.dropTransaction();
+      if (o.ok) {
+        this.closedEpochs.add(epoch);
+        this.model.durable = this.model.snapshot();
+        this.model.durableSeq = this.opSeq;
+      }
+    });
+  }
+
+  /** After close() settled: reopen as the next page load would, and check what survived. */
+  private async reopenAfterClose(): Promise<void> {
+    const ok = this.closing === 'ok';
+    const during = this.model.duringClose ?? new Set<string>();
+    this.closing = undefined;
+    this.model.duringClose = undefined;
+    await this.drain();
+    await this.openWorker();
+    const live = await readLive(this);
+    if (ok) checkLive(this, live, this.model.durable, (fact) => (during.has(fact) ? 'close:call-served-while-closing-lost' : `close:acked-${kindOf(fact)}-lost`));
+    this.adopt(live);
+  }
+
+  /** The worker dies at this step; the next page load opens the vault again. */
+  private kill(): void {
+    const m = this.model;
+    const epoch = this.worker.epoch;
+    this.log(`KILL epoch ${epoch}`);
+    this.faults.kill();
+    this.sched.kill(epoch);
+    this.dead.add(epoch);
+    for (const [p, e] of this.pending) if (e === epoch) this.pending.delete(p);
+    m.dropTransaction();
+    const expected: DbState = m.restoresInFlight > 0 ? { facts: new Set(), userVersion: -1 } : m.durable;
+    m.restoresInFlight = 0;
+    for (const b of m.backups.values()) if (b.issuedBound === undefined) b.issuedBound = m.nextId;
+    this.afterKill = expected;
+  }
+
+
+  private afterKill: DbState | undefined;
+
+  /** The next page load after a kill: what a successful flush covered must be there. */
+  private async reopenAfterKill(): Promise<void> {
+    const expected = this.afterKill!;
+    this.afterKill = undefined;
+    this.closing = undefined;
+    this.model.duringClose = undefined;
+    await this.drain();
+    await this.openWorker();
+    const live = await readLive(this);
+    checkLive(this, live, expected, (fact) => `kill:flushed-${kindOf(fact)}-lost`);
+    this.adopt(live);
+  }
+
+  /** Settles every call in flight (of live workers), then reads downloads. */
+  async drain(): Promise<void> {
+    while (this.pending.size > 0) await this.settle(Promise.all(this.pending.keys()), 'calls in flight');
+    for (const { backupId, format, blob } of this.blobs.splice(0)) {
+      this.files.push({ backupId, format, bytes: new Uint8Array(await blob.arrayBuffer()) });
+    }
+    if (this.files.length > 4) this.files.splice(0, this.files.length - 4);
+  }
+
+  /** Settles everything, waits for idle jobs, and checks every invariant. */
+  async checkpoint(): Promise<void> {
+    if (this.afterKill) await this.reopenAfterKill();
+    if (this.closing) return;
+    await this.drain();
+    await this.jobsIdle();
+    for (const epoch of this.closedEpochs) {
+      if (this.sched.timersOf(epoch) > 0) {
+        this.sched.kill(epoch); // stop it, so the run can go on
+        this.fail('closed-worker-keeps-running', `epoch ${epoch} still has timers after close() resolved`);
+      }
+    }
+    const live = await readLive(this);
+    const before = this.findings.length;
+    checkLive(this, live, this.model.snapshot(), (fact) => `live:acked-${kindOf(fact)}-missing`);
+    if (this.findings.length > before) this.adopt(live);
+    await checkDisk(this);
+    await checkBackups(this);
+  }
+
+  /** After a reopen the vault holds what it holds: the model starts from it. */
+  private adopt(live: DbState): void {
+    this.model.must = new Set(live.facts);
+    this.model.userVersion = live.userVersion;
+    this.model.durable = this.model.snapshot();
+    for (const f of live.facts) if (f.startsWith('table:d') && !this.model.ddlTables.includes(f.slice(6))) this.model.ddlTables.push(f.slice(6));
+  }
+
+  private async jobsIdle(): Promise<void> {
+    for (let i = 0; ; i++) {
+      const history = await this.settle(this.worker.history(), 'history');
+      if (!history.ok || !history.value.some((j) => j.state === 'queued' || j.state === 'running')) return;
+      if (i > 2000) this.fatal('stall', 'jobs never become idle');
+      await this.sched.run(20);
+    }
+  }
+
+  private async finish(): Promise<void> {
+    if (this.afterKill) await this.reopenAfterKill();
+    this.close();
+    await this.drain();
+    if (this.closing) await this.reopenAfterClose();
+    await this.checkpoint();
+    await this.settle(this.worker.close(), 'final close');
+  }
+}
+
+function newBackup(id: string, kind: BackupModel['kind'], requiredFacts: Set<string> | undefined, tables: readonly string[] | undefined): BackupModel {
+  return { id, kind, requiredFacts, issuedBound: undefined, tables, content: undefined, cancelled: false };
+}
+
+function kindOf(fact: string): string {
+  if (isRow(fact)) return 'row';
+  if (fact.startsWith('uv')) return 'user_version';
+  return 'schema';
+}
+
+export { rowId };
