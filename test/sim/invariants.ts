@@ -11,7 +11,7 @@ import { ChunkStore } from '../../worker/store/chunk-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
 import { orphanChunks, readDisk } from '../support/vault-harness';
 import type { SimWorker } from './adapter';
-import { ROWS_SQL, SCHEMA_SQL, describeImage, isRow, rowId, stateOf, type DbState, type Model } from './model';
+import { ROWS_SQL, SCHEMA_SQL, describeImage, isRow, ofItem, rowId, stateOf, type DbState, type Model } from './model';
 import type { SimScheduler } from './scheduler';
 
 /** What the checks need of a run. */
@@ -114,13 +114,13 @@ export async function checkBackups(c: Checker): Promise<void> {
       if (source && !sameFacts(source, file.state)) c.fail('download-matches-backup', `${file.backupId} ${file.format}`);
     }
   } finally {
-    store.close();
+    c.sched.enter(DRIVER_EPOCH, () => store.close());
   }
 }
 
 function checkSnapshot(c: Checker, id: string, content: DbState, required: Set<string> | undefined, bound: number, tables: readonly string[] | undefined): void {
   for (const fact of required ?? []) {
-    if (tables && !(isRow(fact) || fact.startsWith('table:item') || fact.startsWith('col:item.'))) continue;
+    if (tables && !ofItem(fact)) continue;
     if (!content.facts.has(fact)) c.fail('backup:misses-write-acked-before-request', `${id} lacks ${fact}`);
   }
   const late = [...content.facts].filter((f) => isRow(f) && rowId(f) >= bound);

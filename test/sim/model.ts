@@ -55,6 +55,8 @@ export function describeImage(SQL: SqlJsStatic, image: Uint8Array): DbState {
 }
 
 export const isRow = (fact: string): boolean => fact.startsWith('row:');
+/** Facts a restore of table `item` replaces: its rows, and its schema. */
+export const ofItem = (fact: string): boolean => isRow(fact) || fact === 'table:item' || fact.startsWith('col:item.');
 export const rowId = (fact: string): number => Number(fact.slice(4));
 
 /** One backup the simulation asked for (or made by upload), and what its content must be. */
@@ -153,10 +155,10 @@ export class Model {
     this.restoresInFlight--;
   }
 
-  /** A restore of `content` (undefined: not read) succeeded; `rowsOnly` for a table restore of `item`. */
+  /** A restore of `content` (undefined: not read) succeeded; `rowsOnly` for a table restore of `item` (its rows and columns). */
   restored(content: DbState | undefined, rowsOnly: boolean, seq: number): void {
-    const kept = rowsOnly ? [...this.must].filter((f) => !isRow(f)) : [];
-    const fromBackup = content ? [...content.facts].filter((f) => !rowsOnly || isRow(f)) : [];
+    const kept = rowsOnly ? [...this.must].filter((f) => !ofItem(f)) : [];
+    const fromBackup = content ? [...content.facts].filter((f) => !rowsOnly || ofItem(f)) : [];
     this.must = new Set([...kept, ...fromBackup]);
     if (!rowsOnly) this.userVersion = content ? content.userVersion : -1;
     this.restoreSeq++;

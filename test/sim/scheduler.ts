@@ -61,6 +61,9 @@ export class SimScheduler {
   private readonly queue: Task[] = [];
   private nextId = 1;
   private readonly dead = new Set<number>();
+  /** Workers whose close() resolved, when; and how many timers each ran more than 10 s after. */
+  private readonly closedAt = new Map<number, number>();
+  private readonly lateTimers = new Map<number, number>();
   private readonly random: () => number;
   private readonly idRandom: () => number;
   private readonly workRandom: () => number;
@@ -95,6 +98,8 @@ export class SimScheduler {
   /** The worker of `epoch` died: its timers never fire. */
   kill(epoch: number): void {
     this.dead.add(epoch);
+    this.closedAt.delete(epoch);
+    this.lateTimers.delete(epoch);
     for (let i = this.queue.length - 1; i >= 0; i--) {
       const task = this.queue[i]!;
       if (task.epoch === epoch && task.kind === 'timeout') this.queue.splice(i, 1);
@@ -117,7 +122,11 @@ export class SimScheduler {
       digest: crypto.subtle.digest,
     };
     const passthrough = <F extends (...args: never[]) => unknown>(real: unknown, sim: F): F =>
-      ((...args: Parameters<F>) => (als.getStore() ? sim(...args) : (real as F)(...args))) as F;
+      ((...args: Parameters<F>) => {
+        if (als.getStore()) return sim(...args);
+        if (process.env['SIM_DEBUG']) console.log('PASSTHROUGH', new Error().stack?.split('\n').slice(2, 8).join(' <- '));
+        return (real as F)(...args);
+      }) as F;
     const add = (kind: Task['kind'], fn: (...a: unknown[]) => void, ms: number, args: unknown[], repeat: boolean) => {
       const ctx = als.getStore()!;
       const id = this.nextId++;
@@ -195,13 +204,18 @@ export class SimScheduler {
   }
 
   /** The queue, for a stall report: kind, epoch and due time (virtual ms from now) of each task. */
-  describeQueue(): string {
-    return this.queue.map((t) => `${t.kind}/e${t.epoch}/+${t.due - this.now}${t.repeatMs ? '/repeat' : ''}${t.origin ? ` (${t.origin})` : ''}`).join('\n');
+  describeQueue(epoch?: number): string {
+    return this.queue.filter((t) => epoch === undefined || t.epoch === epoch).map((t) => `${t.kind}/e${t.epoch}/+${t.due - this.now}${t.repeatMs ? '/repeat' : ''}${t.origin ? ` (${t.origin})` : ''}`).join('\n');
   }
 
-  /** Timers queued for `epoch`. */
-  timersOf(epoch: number): number {
-    return this.queue.filter((t) => t.epoch === epoch && t.kind === 'timeout').length;
+  /** The worker of `epoch` was closed: from now on its timers are counted. */
+  closed(epoch: number): void {
+    this.closedAt.set(epoch, this.now);
+  }
+
+  /** Closed workers that kept running timers (3 or more, over 10 virtual seconds after close). */
+  spinning(): number[] {
+    return [...this.lateTimers].filter(([, n]) => n >= 3).map(([epoch]) => epoch);
   }
 
   /** True when a task is queued (runnable now or later). */
@@ -229,6 +243,8 @@ export class SimScheduler {
     this.queue.splice(this.queue.indexOf(task), 1);
     if (task.repeatMs !== undefined) this.queue.push({ ...task, due: this.now + task.repeatMs });
     this.steps++;
+    const closedAt = task.kind === 'timeout' ? this.closedAt.get(task.epoch) : undefined;
+    if (closedAt !== undefined && this.now - closedAt > 10_000) this.lateTimers.set(task.epoch, (this.lateTimers.get(task.epoch) ?? 0) + 1);
     this.note(`${task.kind}@${this.now - Date.UTC(2026, 0, 1)}`);
     task.run();
     await realTick();

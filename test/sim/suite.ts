@@ -19,6 +19,7 @@ export async function runShard(shard: number, shards: number): Promise<void> {
     const report = await runSeed(seed, SIM_STEPS, { census });
     steps += report.steps;
     if (!report.failure) continue;
+    if (census && seeds.length === 1) for (const f of report.findings) console.log(describeFailure({ ...report, failure: f }));
     failed.push(report);
     for (const f of census ? report.findings : [report.failure]) {
       const entry = byInvariant.get(f.invariant) ?? { count: 0, firstSeed: seed };

@@ -60,8 +60,8 @@ export class World implements Checker {
   private readonly trace: string[] = [];
   private readonly pending = new Map<Promise<void>, number>();
   private opSeq = 0;
-  /** Workers whose close() resolved: they must not run anything any more. */
-  private readonly closedEpochs = new Set<number>();
+  /** Calls to issue at a later step (the COMMIT of a transaction left open), for one worker. */
+  private deferred: { epoch: number; step: number; run: () => void }[] = [];
   private closing: 'running' | 'ok' | 'failed' | undefined;
   /** Downloads not read yet, and files read, by the backup they came from. */
   private readonly blobs: { backupId: string; format: string; blob: Blob }[] = [];
@@ -115,7 +115,7 @@ export class World implements Checker {
         if (process.env['SIM_DEBUG']) {
           const dbs = (indexedDB as unknown as { _databases: Map<string, { transactions: { mode: string; _state: string; _started: boolean; _scope: Set<string>; _requests: unknown[] }[]; connections: { _closed: boolean }[] }> })._databases;
           for (const [n, d] of dbs) {
-            console.log(n, d.connections.map((c) => c._closed), d.transactions.map((t) => `${t.mode}/${t._state}/${t._started}/${[...t._scope].join('+')}/${t._requests.length}`));
+            console.log(n, d.connections.map((c) => c._closed), d.transactions.map((t) => `${t.mode}/${t._state}/${t._started}/${[...t._scope].join('+')}/${t._requests.map((r) => (r as { request: { readyState: string } }).request.readyState).join(",")}`));
           }
         }
         this.fatal(invariant, `${what}: ${error.message}; queue: ${this.sched.describeQueue().slice(0, 3000)}`);
@@ -151,6 +151,7 @@ export class World implements Checker {
       for (this.step = 1; this.step <= steps && (!this.failure || this.options.census); this.step++) {
         if (this.closing === 'ok' || this.closing === 'failed') await this.reopenAfterClose();
         if (this.afterKill) await this.reopenAfterKill();
+        this.runDeferred(this.step);
         this.act();
         await this.sched.run(Math.floor(this.sched.choice() ** 2 * 60));
         if (this.step % 25 === 0) await this.checkpoint();
@@ -169,7 +170,7 @@ export class World implements Checker {
 
   /** Ends every worker of the run and deletes its databases (fake-indexeddb keeps them in memory). */
   private async cleanUp(): Promise<void> {
-    this.faults.kill();
+    this.sched.enter(DRIVER_EPOCH, () => this.faults.kill());
     for (let e = 1; e <= this.epoch; e++) this.sched.kill(e);
     for (const name of [this.name, `${this.name}-into`]) {
       await this.sched.settle(this.sched.enter(DRIVER_EPOCH, () => ChunkStore.destroy(name))).catch(() => undefined);
@@ -199,9 +200,13 @@ export class World implements Checker {
     const m = this.model;
     if (r < 30) return this.insert(this.chance(0.8) ? 'exec' : 'query');
     if (r < 35) {
+      // A transaction: committed at once, or left open for a few steps (other calls, a close or a
+      // kill may come while it is open).
       this.issue('BEGIN', w.exec('BEGIN'), (o) => o.ok && m.begin());
       for (let i = 0; i < 1 + Math.floor(this.sched.choice() * 2); i++) this.insert('exec');
-      this.issue('COMMIT', w.exec('COMMIT'), (o) => o.ok && m.commit());
+      const commit = () => this.issue('COMMIT', w.exec('COMMIT'), (o) => o.ok && m.commit());
+      if (this.chance(0.5)) commit();
+      else this.deferred.push({ epoch: w.epoch, step: this.step + 1 + Math.floor(this.sched.choice() * 4), run: commit });
       return;
     }
     if (r < 43) return this.ddl();
@@ -253,6 +258,13 @@ export class World implements Checker {
     }
     if (r < 95) return this.close();
     this.kill();
+  }
+
+  /** Issues the deferred calls due by `step` (all with Infinity) whose worker is the current one. */
+  private runDeferred(step: number): void {
+    const due = this.deferred.filter((d) => d.step <= step);
+    this.deferred = this.deferred.filter((d) => d.step > step);
+    for (const d of due) if (d.epoch === this.worker.epoch) d.run();
   }
 
   private insert(via: 'exec' | 'query'): void {
@@ -334,7 +346,7 @@ export class World implements Checker {
       this.closing = o.ok ? 'ok' : 'failed';
       this.model.dropTransaction();
       if (o.ok) {
-        this.closedEpochs.add(epoch);
+        this.sched.closed(epoch);
         this.model.durable = this.model.snapshot();
         this.model.durableSeq = this.opSeq;
       }
@@ -359,7 +371,7 @@ export class World implements Checker {
     const m = this.model;
     const epoch = this.worker.epoch;
     this.log(`KILL epoch ${epoch}`);
-    this.faults.kill();
+    this.sched.enter(DRIVER_EPOCH, () => this.faults.kill());
     this.sched.kill(epoch);
     this.dead.add(epoch);
     for (const [p, e] of this.pending) if (e === epoch) this.pending.delete(p);
@@ -399,13 +411,13 @@ export class World implements Checker {
   async checkpoint(): Promise<void> {
     if (this.afterKill) await this.reopenAfterKill();
     if (this.closing) return;
+    this.runDeferred(Infinity);
     await this.drain();
     await this.jobsIdle();
-    for (const epoch of this.closedEpochs) {
-      if (this.sched.timersOf(epoch) > 0) {
-        this.sched.kill(epoch); // stop it, so the run can go on
-        this.fail('closed-worker-keeps-running', `epoch ${epoch} still has timers after close() resolved`);
-      }
+    for (const epoch of this.sched.spinning()) {
+      const queued = this.sched.describeQueue(epoch);
+      this.sched.kill(epoch); // stop it, so the run can go on
+      this.fail('closed-worker-keeps-running', `epoch ${epoch} still runs timers long after its close() resolved: ${queued}`);
     }
     const live = await readLive(this);
     const before = this.findings.length;
