@@ -62,7 +62,8 @@ export const rowId = (fact: string): number => Number(fact.slice(4));
 /** One backup the simulation asked for (or made by upload), and what its content must be. */
 export interface BackupModel {
   readonly id: string;
-  readonly kind: 'create' | 'upload';
+  /** `auto`: made by the worker (before a restore); only its integrity is checked. */
+  readonly kind: 'create' | 'upload' | 'auto';
   /** Facts acknowledged before the backup was requested; undefined when a restore may have run first. */
   requiredFacts: Set<string> | undefined;
   /** Row ids issued before the backup completed are below this bound (set when its wait resolves). */

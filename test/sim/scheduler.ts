@@ -4,7 +4,7 @@
  * go through setImmediate) is queued here instead of on Node's loop, and the driver decides, with
  * a seeded PRNG, which runnable one resumes next. Time is virtual: it only moves when nothing is
  * runnable, to the earliest due timer. Date.now, performance.now, crypto.getRandomValues,
- * crypto.randomUUID and crypto.subtle.digest (SHA-256, computed synchronously) follow the seed.
+ * crypto.randomUUID follow the seed; crypto.subtle.digest (SHA-256) is computed synchronously.
  *
  * Invariants:
  * - The same seed and the same driver calls give the same order of every task (the trace).
@@ -15,7 +15,7 @@
  *   completions keep running (the storage outlives the worker).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { Sha256 } from '../../src/format/sha256';
+import { createHash } from 'node:crypto';
 
 /** Which simulated worker (or the driver) a piece of code runs for. */
 export interface SimContext {
@@ -177,7 +177,8 @@ export class SimScheduler {
       const name = typeof algorithm === 'string' ? algorithm : algorithm.name;
       if (!als.getStore() || name.toUpperCase() !== 'SHA-256') return saved.digest.call(crypto.subtle, algorithm, data);
       const bytes = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
-      const out = new Sha256().update(bytes).digest();
+      // Node's hash is synchronous (WebCrypto's digest resolves from a thread pool, in any order).
+      const out = createHash('sha256').update(bytes).digest();
       return Promise.resolve(out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength));
     }) as typeof crypto.subtle.digest;
     this.restore = () => {

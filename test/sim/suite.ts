@@ -12,6 +12,7 @@ export async function runShard(shard: number, shards: number): Promise<void> {
   const census = process.env['PAGEVAULT_SIM_CENSUS'] === '1';
   const seeds = shardSeeds(shard, shards);
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const failed: SimReport[] = [];
   const byInvariant = new Map<string, { count: number; firstSeed: number }>();
   let steps = 0;
@@ -28,9 +29,11 @@ export async function runShard(shard: number, shards: number): Promise<void> {
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const cpu = process.cpuUsage(cpuStarted);
+  const cpuSeconds = ((cpu.user + cpu.system) / 1e6).toFixed(1);
   const table = [...byInvariant].sort((a, b) => a[1].firstSeed - b[1].firstSeed).map(([inv, e]) => `  ${inv}: ${e.count} seed(s), first seed ${e.firstSeed}`);
   console.log(
-    [`simulation shard ${shard + 1}/${shards}: ${seeds.length} seeds x ${SIM_STEPS} steps (${steps} steps run) in ${seconds} s; ${failed.length} seed(s) failed`, ...table].join('\n'),
+    [`simulation shard ${shard + 1}/${shards}: ${seeds.length} seeds x ${SIM_STEPS} steps (${steps} steps run) in ${seconds} s (${cpuSeconds} s CPU); ${failed.length} seed(s) failed`, ...table].join('\n'),
   );
   expect(failed.slice(0, 3).map(describeFailure).join('\n\n')).toBe('');
 }

@@ -14,7 +14,7 @@ import type { SqlJsStatic } from 'sql.js';
 
 /** Codes a call may answer in a healthy vault under this workload (anything else is a finding). */
 const EXPECTED = new Set(['SQLITE', 'BUSY', 'NOT_FOUND', 'INVALID_ARGUMENT', 'CANCELLED', 'INTERRUPTED', 'CLOSED', 'LOCKED', 'INVALID_BACKUP']);
-const AUTOSAVE_MS = [0, 5, 50, 3_600_000] as const;
+const AUTOSAVE_MS = [0, 50, 250, 3_600_000] as const;
 /** The driver's own reads of IndexedDB run as this epoch (never killed). */
 export const DRIVER_EPOCH = 0;
 
@@ -247,7 +247,7 @@ export class World implements Checker {
       const b = this.pickBackup(false);
       if (b) {
         this.issue(`verify ${b.id}`, w.verify(b.id), (o) => {
-          if (o.ok && !o.value.ok) this.fail('backup-verifies', `verify(${b.id}): ${o.value.reason ?? o.value.integrity}`);
+          if (o.ok && !o.value.ok) this.fail(`backup-verifies${b.kind === 'auto' ? ':auto' : ''}`, `verify(${b.id}): ${o.value.reason ?? o.value.integrity}`);
         });
       }
       return;
@@ -408,7 +408,7 @@ export class World implements Checker {
   }
 
   /** Settles everything, waits for idle jobs, and checks every invariant. */
-  async checkpoint(): Promise<void> {
+  async checkpoint(full = false): Promise<void> {
     if (this.afterKill) await this.reopenAfterKill();
     if (this.closing) return;
     this.runDeferred(Infinity);
@@ -424,7 +424,7 @@ export class World implements Checker {
     checkLive(this, live, this.model.snapshot(), (fact) => `live:acked-${kindOf(fact)}-missing`);
     if (this.findings.length > before) this.adopt(live);
     await checkDisk(this);
-    await checkBackups(this);
+    await checkBackups(this, full);
   }
 
   /** After a reopen the vault holds what it holds: the model starts from it. */
@@ -449,7 +449,7 @@ export class World implements Checker {
     this.close();
     await this.drain();
     if (this.closing) await this.reopenAfterClose();
-    await this.checkpoint();
+    await this.checkpoint(true);
     await this.settle(this.worker.close(), 'final close');
   }
 }
