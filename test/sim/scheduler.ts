@@ -16,6 +16,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
+import { prng } from '../../bench/generate';
 
 /** Which simulated worker (or the driver) a piece of code runs for. */
 export interface SimContext {
@@ -33,21 +34,14 @@ interface Task {
   readonly origin?: string | undefined;
 }
 
-/** mulberry32: small, fast and good enough to pick interleavings. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const als = new AsyncLocalStorage<SimContext>();
 const realSetImmediate = globalThis.setImmediate;
 const realTick = (): Promise<void> => new Promise((resolve) => realSetImmediate(resolve));
+
+/** The epoch of the code running now, undefined outside the simulation. */
+export function currentEpoch(): number | undefined {
+  return als.getStore()?.epoch;
+}
 
 /** Thrown by `drive` when the tasks run out (a hang) or the budget is spent (a livelock). */
 export class SimStall extends Error {}

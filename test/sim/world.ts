@@ -10,6 +10,7 @@ import { checkBackups, checkDisk, checkLive, readLive, type Checker } from './in
 import { Model, isRow, rowId, type BackupModel, type DbState } from './model';
 import { SimScheduler, SimStall } from './scheduler';
 import { ChunkStore } from '../../worker/store/chunk-store';
+import { closeDatabases } from './databases';
 import type { SqlJsStatic } from 'sql.js';
 
 /** Codes a call may answer in a healthy vault under this workload (anything else is a finding). */
@@ -171,7 +172,10 @@ export class World implements Checker {
   /** Ends every worker of the run and deletes its databases (fake-indexeddb keeps them in memory). */
   private async cleanUp(): Promise<void> {
     this.sched.enter(DRIVER_EPOCH, () => this.faults.kill());
-    for (let e = 1; e <= this.epoch; e++) this.sched.kill(e);
+    for (let e = 0; e <= this.epoch; e++) {
+      this.sched.kill(e);
+      closeDatabases(e);
+    }
     for (const name of [this.name, `${this.name}-into`]) {
       await this.sched.settle(this.sched.enter(DRIVER_EPOCH, () => ChunkStore.destroy(name))).catch(() => undefined);
     }
@@ -373,6 +377,7 @@ export class World implements Checker {
     this.log(`KILL epoch ${epoch}`);
     this.sched.enter(DRIVER_EPOCH, () => this.faults.kill());
     this.sched.kill(epoch);
+    closeDatabases(epoch);
     this.dead.add(epoch);
     for (const [p, e] of this.pending) if (e === epoch) this.pending.delete(p);
     m.dropTransaction();
