@@ -7,8 +7,9 @@ import { installFaults } from '../support/faulty-idb';
 import type { Outcome } from './adapter';
 import { SimWorker } from './adapter';
 import { checkBackups, checkDisk, checkLive, readLive, type Checker } from './invariants';
-import { Model, isRow, rowId, type BackupModel, type DbState } from './model';
+import { Model, isRow, type DbState } from './model';
 import { SimScheduler, SimStall } from './scheduler';
+import { Workload } from './workload';
 import { ChunkStore } from '../../worker/store/chunk-store';
 import { closeDatabases } from './databases';
 import type { SqlJsStatic } from 'sql.js';
@@ -60,14 +61,15 @@ export class World implements Checker {
   private readonly dead = new Set<number>();
   private readonly trace: string[] = [];
   private readonly pending = new Map<Promise<void>, number>();
-  private opSeq = 0;
+  opSeq = 0;
   /** Calls to issue at a later step (the COMMIT of a transaction left open), for one worker. */
-  private deferred: { epoch: number; step: number; run: () => void }[] = [];
+  deferred: { epoch: number; step: number; run: () => void }[] = [];
   private closing: 'running' | 'ok' | 'failed' | undefined;
   /** Downloads not read yet, and files read, by the backup they came from. */
-  private readonly blobs: { backupId: string; format: string; blob: Blob }[] = [];
+  readonly blobs: { backupId: string; format: string; blob: Blob }[] = [];
   readonly files: { backupId: string; format: string; bytes: Uint8Array }[] = [];
   private readonly faults = installFaults();
+  private readonly workload = new Workload(this);
 
   constructor(
     readonly seed: number,
@@ -153,7 +155,7 @@ export class World implements Checker {
         if (this.closing === 'ok' || this.closing === 'failed') await this.reopenAfterClose();
         if (this.afterKill) await this.reopenAfterKill();
         this.runDeferred(this.step);
-        this.act();
+        this.workload.act();
         await this.sched.run(Math.floor(this.sched.choice() ** 2 * 60));
         if (this.step % 25 === 0) await this.checkpoint();
       }
@@ -197,73 +199,6 @@ export class World implements Checker {
     if (!opened.ok) this.fatal('reopens', `open answered ${opened.code}`);
   }
 
-  /** One random public call (or a kill). */
-  private act(): void {
-    const r = this.sched.choice() * 100;
-    const w = this.worker;
-    const m = this.model;
-    if (r < 30) return this.insert(this.chance(0.8) ? 'exec' : 'query');
-    if (r < 35) {
-      // A transaction: committed at once, or left open for a few steps (other calls, a close or a
-      // kill may come while it is open).
-      this.issue('BEGIN', w.exec('BEGIN'), (o) => o.ok && m.begin());
-      for (let i = 0; i < 1 + Math.floor(this.sched.choice() * 2); i++) this.insert('exec');
-      const commit = () => this.issue('COMMIT', w.exec('COMMIT'), (o) => o.ok && m.commit());
-      if (this.chance(0.5)) commit();
-      else this.deferred.push({ epoch: w.epoch, step: this.step + 1 + Math.floor(this.sched.choice() * 4), run: commit });
-      return;
-    }
-    if (r < 43) return this.ddl();
-    if (r < 50) {
-      const snapshot = m.snapshot();
-      const seq = this.opSeq;
-      const restoreSeq = m.restoreSeq;
-      return this.issue('flush', w.flush(), (o) => o.ok && m.flushed(snapshot, seq, restoreSeq));
-    }
-    if (r < 61) return this.create();
-    if (r < 66) {
-      const b = this.pickBackup(true);
-      if (b) this.issue(`cancel ${b.id}`, w.cancel(b.id), (o) => o.ok && o.value.status === 'cancelled' && (b.cancelled = true));
-      return;
-    }
-    if (r < 71) {
-      const b = this.pickBackup(false);
-      if (b) this.issue(`drop ${b.id}`, w.drop(b.id));
-      return;
-    }
-    if (r < 78) return this.restore();
-    if (r < 81) {
-      const b = this.pickBackup(false);
-      const format = this.chance(0.5) ? 'archive' : 'sqlite';
-      if (b) this.issue(`download ${b.id} ${format}`, w.download(b.id, format), (o) => o.ok && this.blobs.push({ backupId: b.id, format, blob: o.value.blob }));
-      return;
-    }
-    if (r < 84) {
-      const file = this.pick(this.files);
-      if (file) {
-        this.issue(`upload ${file.format} of ${file.backupId}`, w.upload(file.bytes), (o) => {
-          if (o.ok) m.backups.set(o.value.backupId, newBackup(o.value.backupId, 'upload', undefined, undefined));
-        });
-      }
-      return;
-    }
-    if (r < 88) {
-      const b = this.pickBackup(false);
-      if (b) {
-        this.issue(`verify ${b.id}`, w.verify(b.id), (o) => {
-          if (o.ok && !o.value.ok) this.fail(`backup-verifies${b.kind === 'auto' ? ':auto' : ''}`, `verify(${b.id}): ${o.value.reason ?? o.value.integrity}`);
-        });
-      }
-      return;
-    }
-    if (r < 90) {
-      const keepLast = 1 + Math.floor(this.sched.choice() * 3);
-      return this.issue(`retention keepLast ${keepLast}`, w.retention({ keepLast }));
-    }
-    if (r < 95) return this.close();
-    this.kill();
-  }
-
   /** Issues the deferred calls due by `step` (all with Infinity) whose worker is the current one. */
   private runDeferred(step: number): void {
     const due = this.deferred.filter((d) => d.step <= step);
@@ -271,77 +206,7 @@ export class World implements Checker {
     for (const d of due) if (d.epoch === this.worker.epoch) d.run();
   }
 
-  private insert(via: 'exec' | 'query'): void {
-    const id = this.model.nextId++;
-    const value = `v${id}-${'x'.repeat(Math.floor(this.sched.choice() * 200))}`;
-    this.issue(`insert ${id} (${via})`, this.worker.sql(via, 'INSERT INTO item (id, v) VALUES (?, ?)', [id, value]), (o) => o.ok && this.model.acked([`row:${id}`]));
-  }
-
-  private ddl(): void {
-    const m = this.model;
-    const via = this.chance(0.5) ? 'exec' : 'query';
-    const r = this.sched.choice();
-    if (r < 0.4) {
-      const table = `d${m.nextDdl++}`;
-      this.issue(`CREATE TABLE ${table} (${via})`, this.worker.sql(via, `CREATE TABLE ${table} (a INTEGER)`), (o) => {
-        if (o.ok) {
-          m.ddlTables.push(table);
-          m.acked([`table:${table}`, `col:${table}.a`]);
-        }
-      });
-    } else if (r < 0.7) {
-      const table = this.pick(m.ddlTables) ?? 'item';
-      const column = `c${m.nextDdl++}`;
-      this.issue(`ALTER TABLE ${table} ADD ${column} (${via})`, this.worker.sql(via, `ALTER TABLE ${table} ADD COLUMN ${column} TEXT`), (o) => o.ok && m.acked([`col:${table}.${column}`]));
-    } else {
-      const uv = m.nextUserVersion++;
-      this.issue(`user_version ${uv} (${via})`, this.worker.sql(via, `PRAGMA user_version = ${uv}`), (o) => o.ok && m.acked([], uv));
-    }
-  }
-
-  private create(): void {
-    const m = this.model;
-    const r = this.sched.choice();
-    const options = r < 0.45 ? { method: 'pages' as const } : r < 0.65 ? { method: 'vacuum' as const } : r < 0.85 ? { tables: ['item'] } : { verify: true };
-    const required = m.restoresInFlight === 0 ? m.snapshot().facts : undefined;
-    const restoreSeq = m.restoreSeq;
-    this.issue(`create ${JSON.stringify(options)}`, this.worker.create(options), (o) => {
-      if (!o.ok) return;
-      const id = o.value.backupId;
-      const b = newBackup(id, 'create', restoreSeq === m.restoreSeq ? required : undefined, 'tables' in options ? options.tables : undefined);
-      m.backups.set(id, b);
-      this.log(`  = ${id}`);
-      this.issue(`wait ${id}`, this.worker.wait(id), (w) => {
-        if (w.ok) b.issuedBound = m.nextId;
-      });
-    });
-  }
-
-  private restore(): void {
-    const m = this.model;
-    const b = this.pickBackup(false);
-    if (!b) return;
-    const r = this.sched.choice();
-    if (r < 0.2) {
-      this.issue(`restore ${b.id} into`, this.worker.restore({ backupId: b.id, into: `${this.name}-into` }));
-      return;
-    }
-    const rowsOnly = r < 0.4;
-    m.restoreStarted();
-    this.issue(`restore ${b.id}${rowsOnly ? ' tables item' : ''}`, this.worker.restore({ backupId: b.id, ...(rowsOnly ? { tables: ['item'] } : {}) }), (o) => {
-      m.restoreEnded();
-      if (o.ok) m.restored(b.content, rowsOnly, this.opSeq);
-    });
-  }
-
-  /** A backup the model knows; `inFlight` prefers one whose job may still run. */
-  private pickBackup(inFlight: boolean): BackupModel | undefined {
-    const all = [...this.model.backups.values()];
-    const running = all.filter((b) => b.issuedBound === undefined);
-    return this.pick(inFlight && running.length > 0 ? running : all);
-  }
-
-  private close(): void {
+  close(): void {
     if (this.closing) return;
     const epoch = this.worker.epoch;
     this.closing = 'running';
@@ -371,7 +236,7 @@ export class World implements Checker {
   }
 
   /** The worker dies at this step; the next page load opens the vault again. */
-  private kill(): void {
+  kill(): void {
     const m = this.model;
     const epoch = this.worker.epoch;
     this.log(`KILL epoch ${epoch}`);
@@ -459,14 +324,9 @@ export class World implements Checker {
   }
 }
 
-function newBackup(id: string, kind: BackupModel['kind'], requiredFacts: Set<string> | undefined, tables: readonly string[] | undefined): BackupModel {
-  return { id, kind, requiredFacts, issuedBound: undefined, tables, content: undefined, cancelled: false };
-}
-
 function kindOf(fact: string): string {
   if (isRow(fact)) return 'row';
   if (fact.startsWith('uv')) return 'user_version';
   return 'schema';
 }
 
-export { rowId };
