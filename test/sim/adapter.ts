@@ -99,8 +99,8 @@ export class SimWorker {
   }
   retention(policy: RetentionPolicy) {
     return this.call(async (s) => {
-      const set = await s.setRetention(policy);
-      return set.ok ? s.applyRetention({}) : set;
+      const set = await s.retentionSet(policy);
+      return set.ok ? s.retentionApply({}) : set;
     });
   }
 }

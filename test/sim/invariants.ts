@@ -7,7 +7,7 @@
 import type { SqlJsStatic } from 'sql.js';
 import type { Row } from '../../src/protocol';
 import { readImage } from '../../worker/jobs/chunk-io';
-import { ChunkStore } from '../../worker/store/chunk-store';
+import { VaultStore } from '../../worker/store/vault-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
 import { orphanChunks, readDisk } from '../support/vault-harness';
 import type { SimWorker } from './adapter';
@@ -80,7 +80,7 @@ export async function checkDisk(c: Checker): Promise<void> {
 /** Every listed backup reads back intact and holds a consistent snapshot; no cancelled one is listed. */
 export async function checkBackups(c: Checker, full: boolean): Promise<void> {
   const m = c.model;
-  const store = await c.settle(c.sched.enter(DRIVER_EPOCH, () => ChunkStore.open(c.name)), 'open store');
+  const store = await c.settle(c.sched.enter(DRIVER_EPOCH, () => VaultStore.open(c.name)), 'open store');
   try {
     const head = store.head(LIVE_HEAD);
     if (head) {

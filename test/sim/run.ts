@@ -3,7 +3,7 @@
  * so it can be replayed (`SIM_SEED=<n>`).
  */
 import { sqlJs } from '../support/vault-harness';
-import { loadSqlite } from '../../worker/engine/sqlite';
+import { loadSqlite, sqlJsOf } from '../../worker/engine/sqlite';
 import { trackDatabases } from './databases';
 import { World, type RunOptions, type SimReport } from './world';
 
@@ -13,7 +13,7 @@ export const SIM_STEPS = Number(process.env['PAGEVAULT_SIM_STEPS'] ?? 200);
 /** Runs one seed to its end or its first violated invariant. */
 export async function runSeed(seed: number, steps = SIM_STEPS, options: RunOptions = {}): Promise<SimReport> {
   const SQL = await sqlJs();
-  trackDatabases(await loadSqlite()); // the wasm loads once, on Node's own loop, before any simulated task
+  trackDatabases(sqlJsOf(await loadSqlite())); // the wasm loads once, on Node's own loop, before any simulated task
   return new World(seed, SQL, options).run(steps);
 }
 

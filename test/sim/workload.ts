@@ -13,7 +13,10 @@ export class Workload {
     const r = this.world.sched.choice() * 100;
     const w = this.world.worker;
     const m = this.world.model;
-    if (r < 30) return this.insert(this.world.chance(0.8) ? 'exec' : 'query');
+    if (r < 30) {
+      this.insert(this.world.chance(0.8) ? 'exec' : 'query');
+      return;
+    }
     if (r < 35) {
       // A transaction: committed at once, or left open for a few steps (other calls, a close or a
       // kill may come while it is open).
@@ -24,17 +27,26 @@ export class Workload {
       else this.world.deferred.push({ epoch: w.epoch, step: this.world.step + 1 + Math.floor(this.world.sched.choice() * 4), run: commit });
       return;
     }
-    if (r < 43) return this.ddl();
+    if (r < 43) {
+      this.ddl();
+      return;
+    }
     if (r < 50) {
       const snapshot = m.snapshot();
       const seq = this.world.opSeq;
       const restoreSeq = m.restoreSeq;
-      return this.world.issue('flush', w.flush(), (o) => o.ok && m.flushed(snapshot, seq, restoreSeq));
+      this.world.issue('flush', w.flush(), (o) => o.ok && m.flushed(snapshot, seq, restoreSeq));
+      return;
     }
-    if (r < 61) return this.create();
+    if (r < 61) {
+      this.create();
+      return;
+    }
     if (r < 66) {
       const b = this.pickBackup(true);
-      if (b) this.world.issue(`cancel ${b.id}`, w.cancel(b.id), (o) => o.ok && o.value.status === 'cancelled' && (b.cancelled = true));
+      if (b) this.world.issue(`cancel ${b.id}`, w.cancel(b.id), (o) => {
+          if (o.ok && o.value.status === 'cancelled') b.cancelled = true;
+        });
       return;
     }
     if (r < 71) {
@@ -42,7 +54,10 @@ export class Workload {
       if (b) this.world.issue(`drop ${b.id}`, w.drop(b.id));
       return;
     }
-    if (r < 78) return this.restore();
+    if (r < 78) {
+      this.restore();
+      return;
+    }
     if (r < 81) {
       const b = this.pickBackup(false);
       const format = this.world.chance(0.5) ? 'archive' : 'sqlite';
@@ -69,9 +84,13 @@ export class Workload {
     }
     if (r < 90) {
       const keepLast = 1 + Math.floor(this.world.sched.choice() * 3);
-      return this.world.issue(`retention keepLast ${keepLast}`, w.retention({ keepLast }));
+      this.world.issue(`retention keepLast ${keepLast}`, w.retention({ keepLast }));
+      return;
     }
-    if (r < 95) return this.world.close();
+    if (r < 95) {
+      this.world.close();
+      return;
+    }
     this.world.kill();
   }
 

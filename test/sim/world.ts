@@ -10,7 +10,7 @@ import { checkBackups, checkDisk, checkLive, readLive, type Checker } from './in
 import { Model, isRow, type DbState } from './model';
 import { SimScheduler, SimStall } from './scheduler';
 import { Workload } from './workload';
-import { ChunkStore } from '../../worker/store/chunk-store';
+import { VaultStore } from '../../worker/store/vault-store';
 import { closeDatabases } from './databases';
 import type { SqlJsStatic } from 'sql.js';
 
@@ -179,7 +179,7 @@ export class World implements Checker {
       closeDatabases(e);
     }
     for (const name of [this.name, `${this.name}-into`]) {
-      await this.sched.settle(this.sched.enter(DRIVER_EPOCH, () => ChunkStore.destroy(name))).catch(() => undefined);
+      await this.sched.settle(this.sched.enter(DRIVER_EPOCH, () => VaultStore.destroy(name))).catch(() => undefined);
     }
   }
 
