@@ -66,7 +66,7 @@ export default defineConfig({
             provider: playwright({ launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS } }),
             instances: [{ browser: 'chromium' }],
             // Node-side helpers the browser suite calls: the CLI and Debian's sqlite3 on files made in Chromium.
-            commands: { pagevaultCli: nodeCommand('pagevaultCli'), sqlite3: nodeCommand('sqlite3') },
+            commands: { pagevaultCli: nodeCommand('pagevaultCli'), sqlite3: nodeCommand('sqlite3'), sqlite3Make: nodeCommand('sqlite3Make') },
           },
         },
       },
