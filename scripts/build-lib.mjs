@@ -26,7 +26,7 @@ const dependencies = Object.keys(pkg.dependencies ?? {});
 // Dev/test modules and the published variants that replace them (see each file's header).
 const SWAPS = new Map([
   [join(root, 'src/spawn-worker.ts'), join(root, 'src/spawn-worker.dist.ts')],
-  [join(root, 'worker/wasm-url.ts'), join(root, 'worker/wasm-url.dist.ts')],
+  [join(root, 'worker/engine/wasm-url.ts'), join(root, 'worker/engine/wasm-url.dist.ts')],
   [join(root, 'worker/pool/spawn.ts'), join(root, 'worker/pool/spawn.dist.ts')],
   [join(root, 'worker/engine/sandbox/spawn.ts'), join(root, 'worker/engine/sandbox/spawn.dist.ts')],
 ]);

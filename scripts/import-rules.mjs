@@ -60,8 +60,4 @@ export const roots = ['src', 'worker', 'bin', 'demo'];
 // longer matches anything fails the check, so it is deleted with the code it excused.
 // For `no-cycle`, an excepted edge is left out of the graph before cycles are searched.
 /** @type {{ rule: string, from: string, to: RegExp, why: string }[]} */
-export const exceptions = [
-  { rule: 'no-cycle', from: 'worker/jobs/backup-jobs.ts', to: /^worker\/jobs\/(care|partial|portable|restore|retention|verify)\.ts$/, why: 'issue 14: remove when worker/jobs/context.ts replaces the backup-jobs hub' },
-  { rule: 'no-cycle', from: 'worker/jobs/partial.ts', to: /^worker\/jobs\/restore\.ts$/, why: 'issue 14: remove when beforeRestoreRecord leaves restore.ts (partial <-> restore loop)' },
-  { rule: 'sqljs-only-engine', from: 'worker/wasm-url.ts', to: SQLJS, why: 'issue 14: remove when the wasm URL moves into worker/engine/ (it imports only the asset URL)' },
-];
+export const exceptions = [];

@@ -7,10 +7,16 @@ import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
 import type { BackupApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite } from './engine/sqlite';
-import { BackupJobs } from './jobs/backup-jobs';
+import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
 import type { Clock } from './jobs/clock';
+import { VaultContext } from './jobs/context';
 import { LiveDatabase } from './jobs/live-database';
 import { liveFile } from './jobs/live-export';
+import { downloadBackup, inspectBackup, uploadBackup } from './jobs/portable';
+import { restoreBackup } from './jobs/restore';
+import { applyRetention, loadPolicy, savePolicy } from './jobs/retention';
+import { runScheduled } from './jobs/scheduled-run';
+import { verifyBackup } from './jobs/verify';
 import { acquireLock } from './lock';
 import { VaultStore } from './store/vault-store';
 import { LIVE_HEAD } from './store/schema';
@@ -20,7 +26,8 @@ interface OpenVault {
   readonly name: string;
   readonly store: VaultStore;
   readonly live: LiveDatabase;
-  readonly jobs: BackupJobs;
+  /** What the jobs run over: the parts, the runner, the schedules, the write gate. */
+  readonly context: VaultContext;
   readonly release: () => void;
 }
 
@@ -108,8 +115,8 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         );
       }
       const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs);
-      const jobs = await BackupJobs.start({ name, store, live, sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) });
-      vault = { name, store, live, jobs, release };
+      const context = await VaultContext.start({ name, store, live, engine: sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) }, runScheduled);
+      vault = { name, store, live, context, release };
       if (!store.head(LIVE_HEAD)) await live.save();
       if (deleted) await clearDeletion(name).catch(() => undefined); // honoured once: a later loss is reported
       await store.collectGarbage();
@@ -146,7 +153,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         }
       }
       try {
-        await v.jobs.stop();
+        await v.context.stop();
         v.live.stop();
         // A job that ended meanwhile (a table restore) saved its own work; this is a last check.
         if (v.live.isDirty && !v.store.stoppedBy && !force) await v.live.save();
@@ -188,7 +195,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     const v = need(isExec ? 'write' : 'read');
     checkSql(sql);
     checkParams(params);
-    await v.jobs.writeGate();
+    await v.context.writeGate();
     // close() may have begun while this call waited: it was not served, so it is not lost.
     if (closing !== undefined || vault !== v) throw closed();
     const stopped = v.store.stoppedBy;
@@ -241,41 +248,41 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   };
 }
 
-/** `vault.backup.*`: each a thin validated call into the backup jobs. */
+/** `vault.backup.*`: each verb one call into its job module, over the open vault's context. */
 function bindBackup(need: () => OpenVault): BackupApi {
-  const jobs = () => need().jobs;
+  const context = () => need().context;
   return {
-    backupCreate: (options, onProgress) => result(() => jobs().create(options ?? {}, onProgress)),
-    backupStatus: (backupId) => result(() => jobs().status(backupId)),
-    backupWait: (backupId) => result(() => jobs().wait(backupId)),
-    backupCancel: (backupId) => result(() => jobs().cancel(backupId)),
-    backupList: () => result(() => jobs().list()),
-    backupHistory: () => result(() => jobs().history()),
-    backupDrop: (backupId) => result(() => jobs().drop(backupId)),
-    backupRestore: (options) => result(() => jobs().restore(options)),
-    backupDownload: (backupId, options) => result(() => jobs().portable.download(backupId, options ?? {})),
-    backupUpload: (blob, options) => result(() => jobs().portable.upload(blob, options ?? {})),
-    backupInspect: (target, options) => result(() => jobs().portable.inspect(target, options ?? {})),
-    backupVerify: (backupId) => result(() => jobs().care.verify(backupId)),
+    backupCreate: (options, onProgress) => result(() => createBackup(context(), options ?? {}, onProgress)),
+    backupStatus: (backupId) => result(() => backupStatus(context(), backupId)),
+    backupWait: (backupId) => result(() => waitBackup(context(), backupId)),
+    backupCancel: (backupId) => result(() => cancelBackup(context(), backupId)),
+    backupList: () => result(() => listBackups(context())),
+    backupHistory: () => result(() => jobHistory(context())),
+    backupDrop: (backupId) => result(() => dropBackup(context(), backupId)),
+    backupRestore: (options) => result(() => restoreBackup(context(), options)),
+    backupDownload: (backupId, options) => result(() => downloadBackup(context(), backupId, options ?? {})),
+    backupUpload: (blob, options) => result(() => uploadBackup(context(), blob, options ?? {})),
+    backupInspect: (target, options) => result(() => inspectBackup(context(), target, options ?? {})),
+    backupVerify: (backupId) => result(() => verifyBackup(context(), backupId)),
   };
 }
 
 /** `vault.retention.*`. */
 function bindRetention(need: () => OpenVault): RetentionApi {
-  const care = () => need().jobs.care;
+  const context = () => need().context;
   return {
-    retentionSet: (policy) => result(() => care().setRetention(policy)),
-    retentionGet: () => result(() => care().getRetention()),
-    retentionApply: (options) => result(() => care().applyRetention(options)),
+    retentionSet: (policy) => result(() => savePolicy(context(), policy)),
+    retentionGet: () => result(() => loadPolicy(context())),
+    retentionApply: (options) => result(() => applyRetention(context(), options ?? {})),
   };
 }
 
-/** `vault.schedule.*`. */
+/** `vault.schedule.*`: the context's scheduler. */
 function bindSchedule(need: () => OpenVault): ScheduleApi {
-  const care = () => need().jobs.care;
+  const schedules = () => need().context.schedules;
   return {
-    scheduleSet: (spec, options) => result(() => care().scheduleSet(spec, options)),
-    scheduleList: () => result(() => care().scheduleList()),
-    scheduleRemove: (id) => result(() => care().scheduleRemove(id)),
+    scheduleSet: (spec, options) => result(() => schedules().set(spec, options)),
+    scheduleList: () => result(() => schedules().list()),
+    scheduleRemove: (id) => result(() => schedules().remove(id)),
   };
 }

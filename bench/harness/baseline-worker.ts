@@ -19,7 +19,7 @@ import { readImage } from '../../worker/jobs/chunk-io';
 import { CHUNK_SIZE, loadFingerprint, splitImage } from '../../worker/jobs/image';
 import { VaultStore } from '../../worker/store/vault-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
-import { defaultWasmUrl } from '../../worker/wasm-url';
+import { defaultWasmUrl } from '../../worker/engine/wasm-url';
 
 const NAIVE_DB = 'pagevault-bench-naive';
 

@@ -58,3 +58,8 @@ export function manifestFor(image: Uint8Array, pageSize: number, keys: readonly 
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** Resolves after `ms` (a wait between retries while the application holds a transaction). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -17,8 +17,9 @@ import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreResult } from '../../src/protocol';
 import { partialCopy, replaceTables, resolvePlans, type SandboxBudget, type TablePlan } from '../engine';
 import { LIVE_HEAD, type BackupRecord } from '../store/schema';
-import type { BackupJobs, CapturedImage } from './backup-jobs';
-import { beforeRestoreRecord } from './restore';
+import { beforeRestoreRecord } from './before-restore';
+import { copyPages } from './capture';
+import type { CapturedImage, VaultContext } from './context';
 import { newId, type JobContext } from './runner';
 
 function invalid(message: string, argument: string): PagevaultError {
@@ -45,7 +46,7 @@ function distinct(names: readonly string[]): void {
  * @throws INVALID_ARGUMENT for an empty selection, a table that does not exist, or a filter that
  *   is not one expression or does not compile.
  */
-export async function checkSelection(jobs: BackupJobs, value: unknown): Promise<TablePlan[]> {
+export async function checkSelection(vault: VaultContext, value: unknown): Promise<TablePlan[]> {
   let plans: TablePlan[];
   if (Array.isArray(value)) plans = value.map((name) => ({ name: tableName(name) }));
   else if (typeof value === 'object' && value !== null) {
@@ -56,7 +57,7 @@ export async function checkSelection(jobs: BackupJobs, value: unknown): Promise<
   } else throw invalid('tables must be a list of table names or an object of table name to filter.', 'tables');
   if (plans.length === 0) throw invalid('tables must name at least one table.', 'tables');
   distinct(plans.map((p) => p.name));
-  return resolvePlans(jobs.parts.live.conn, plans);
+  return resolvePlans(vault.live.conn, plans);
 }
 
 /**
@@ -64,10 +65,10 @@ export async function checkSelection(jobs: BackupJobs, value: unknown): Promise<
  * chosen rows of it, selected in the sandbox.
  * @throws INVALID_ARGUMENT when the schema changed since the job was queued; CANCELLED; LIMIT_EXCEEDED.
  */
-export async function capturePartial(jobs: BackupJobs, ctx: JobContext, plans: readonly TablePlan[], budget: Partial<SandboxBudget>): Promise<CapturedImage> {
-  const whole = await jobs.copyPages(ctx);
+export async function capturePartial(vault: VaultContext, ctx: JobContext, plans: readonly TablePlan[], budget: Partial<SandboxBudget>): Promise<CapturedImage> {
+  const whole = await copyPages(vault, ctx);
   ctx.signal.throwIfAborted();
-  return partialCopy(jobs.parts.sql, whole.image, plans, budget);
+  return partialCopy(vault.engine, whole.image, plans, budget);
 }
 
 /**
@@ -92,9 +93,9 @@ export function checkRestoreTables(value: unknown, record: BackupRecord, into: s
  * Replaces `tables` in the live database with the ones in `image` (a checked backup image), in
  * one transaction; the whole previous database becomes an automatic backup first.
  */
-export function restoreTables(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, tables: readonly string[], ctx: JobContext): Promise<RestoreResult> {
-  const { live, store } = jobs.parts;
-  return jobs.holdWrites(ctx.signal, () =>
+export function restoreTables(vault: VaultContext, record: BackupRecord, image: Uint8Array, tables: readonly string[], ctx: JobContext): Promise<RestoreResult> {
+  const { live, store } = vault;
+  return vault.holdWrites(ctx.signal, () =>
     live.mutex.run(async () => {
       // The head then holds exactly these bytes: the undo backup and the way back on failure.
       const before = await live.saveExact();

@@ -10,20 +10,25 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { StoredChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
-import type { RestoreOptions, RestoreResult, TableCount } from '../../src/protocol';
+import type { RestoreOptions, RestoreResult } from '../../src/protocol';
 import { checkImage } from '../engine';
 import { acquireLock } from '../lock';
 import { VaultStore } from '../store/vault-store';
-import { LIVE_HEAD, type BackupRecord, type Manifest } from '../store/schema';
+import { LIVE_HEAD, type BackupRecord } from '../store/schema';
 import { checkId, checkName } from '../validate';
-import { notFound, type BackupJobs } from './backup-jobs';
+import { beforeRestoreRecord } from './before-restore';
 import { readImage } from './chunk-io';
+import { notFound, type VaultContext } from './context';
 import { checkRestoreTables, restoreTables } from './partial';
 import { newId, type JobContext } from './runner';
 
-/** Queues a restore job and resolves with its result. */
-export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): Promise<RestoreResult> {
-  const { store, sql, name } = jobs.parts;
+/**
+ * Restores a backup over the live database (or `into` another name, or only some `tables`) once
+ * every check passed; queues a restore job and resolves with its result.
+ * @throws NOT_FOUND, CORRUPT (damaged chunk or failed integrity_check), LOCKED (target open elsewhere), BUSY.
+ */
+export async function restoreBackup(vault: VaultContext, options: RestoreOptions): Promise<RestoreResult> {
+  const { store, engine, name } = vault;
   const backupId = checkId(options?.backupId, 'backupId');
   const into = options.into === undefined ? undefined : checkName(options.into, 'into');
   const record = store.backup(backupId);
@@ -42,20 +47,20 @@ export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): 
   const held = await store.hold(backupId, { inUse: true });
   let queued: Promise<RestoreResult>;
   try {
-    ({ done: queued } = await jobs.runner.enqueue('restore', { backupId }, async (ctx) => {
+    ({ done: queued } = await vault.runner.enqueue('restore', { backupId }, async (ctx) => {
       const read = await readImage(store, held.manifest, {
         signal: ctx.signal,
         checkImageHash: true,
         onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
       });
-      const { check, image } = await checkImage(sql, read);
+      const { check, image } = await checkImage(engine, read);
       if (check.integrity !== 'ok') {
         throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
       }
       ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
       ctx.signal.throwIfAborted();
-      if (tables) return restoreTables(jobs, record, image, tables, ctx);
-      return into === undefined || into === name ? swapLive(jobs, record, image, ctx) : restoreInto(jobs, into, record);
+      if (tables) return restoreTables(vault, record, image, tables, ctx);
+      return into === undefined || into === name ? swapLive(vault, record, image, ctx) : restoreInto(vault, into, record);
     }));
   } catch (error) {
     await held.release();
@@ -65,9 +70,9 @@ export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): 
 }
 
 /** Replaces the live database with a checked image, keeping the replaced state as a backup. */
-function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx: JobContext): Promise<RestoreResult> {
-  const { live, store } = jobs.parts;
-  return jobs.holdWrites(ctx.signal, () =>
+function swapLive(vault: VaultContext, record: BackupRecord, image: Uint8Array, ctx: JobContext): Promise<RestoreResult> {
+  const { live, store } = vault;
+  return vault.holdWrites(ctx.signal, () =>
     live.mutex.run(async () => {
       // The head then holds exactly these bytes, even a change no write mark saw (#12 review).
       const before = await live.saveExact();
@@ -98,8 +103,8 @@ function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx
 }
 
 /** Writes a backup as the live database of another vault name (which must not be open). */
-async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord): Promise<RestoreResult> {
-  const { store, sql, name } = jobs.parts;
+async function restoreInto(vault: VaultContext, into: string, record: BackupRecord): Promise<RestoreResult> {
+  const { store, engine, name } = vault;
   const release = await acquireLock(into, 0);
   let target: VaultStore | undefined;
   try {
@@ -112,7 +117,7 @@ async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord)
     let previousBackupId: string | undefined;
     if (current && current.manifest.sizeBytes > 0) {
       previousBackupId = newId('bk');
-      const { check, image: before } = await checkImage(sql, await readImage(target, current.manifest));
+      const { check, image: before } = await checkImage(engine, await readImage(target, current.manifest));
       const note = `Automatic backup before restoring ${record.info.backupId} from "${name}"`;
       backups.set(previousBackupId, beforeRestoreRecord(previousBackupId, current.manifest, await sha256Hex(before), check.tables, note, now));
     }
@@ -123,25 +128,3 @@ async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord)
     release();
   }
 }
-
-/** The automatic backup of the state a restore replaces (the live head's manifest, so it costs no chunks). */
-export function beforeRestoreRecord(backupId: string, head: Manifest, sha256: string, tables: readonly TableCount[], note: string, createdAt: number): BackupRecord {
-  const manifest: Manifest = { ...head, sha256 };
-  return {
-    manifest,
-    info: {
-      backupId,
-      createdAt,
-      method: 'auto',
-      note,
-      auto: 'before-restore',
-      sizeBytes: manifest.sizeBytes,
-      storedBytes: 0,
-      pageSize: manifest.pageSize,
-      pageCount: manifest.pageCount,
-      sha256,
-      tables,
-    },
-  };
-}
-
