@@ -41,6 +41,8 @@ export default defineConfig({
   // Worker-only dependencies, pre-bundled so Vite does not re-optimize (and reload) mid-run.
   optimizeDeps: { include: ['sql.js', 'idb', 'comlink', 'fflate'] },
   test: {
+    // Both cores: the node project's files (the simulation's shards above all) run two at a time.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,

@@ -4,6 +4,7 @@
  */
 import { sqlJs } from '../support/vault-harness';
 import { loadSqlite, sqlJsOf } from '../../worker/engine/sqlite';
+import { loadFingerprint } from '../../worker/jobs/image';
 import { trackDatabases } from './databases';
 import { World, type RunOptions, type SimReport } from './world';
 
@@ -14,6 +15,7 @@ export const SIM_STEPS = Number(process.env['PAGEVAULT_SIM_STEPS'] ?? 200);
 export async function runSeed(seed: number, steps = SIM_STEPS, options: RunOptions = {}): Promise<SimReport> {
   const SQL = await sqlJs();
   trackDatabases(sqlJsOf(await loadSqlite())); // the wasm loads once, on Node's own loop, before any simulated task
+  await loadFingerprint(); // so does the fingerprint's (hash-wasm): its compile resolves outside the scheduler
   return new World(seed, SQL, options).run(steps);
 }
 
@@ -37,7 +39,7 @@ export function describeFailure(report: SimReport): string {
   if (!f) return `seed ${report.seed}: ok`;
   return [
     `seed ${report.seed} violated ${f.invariant} at step ${f.step}: ${f.detail}`,
-    `replay: PAGEVAULT_SIM=1 SIM_SEED=${report.seed} npx vitest run --project node test/node/simulation-a.test.ts`,
+    `replay: SIM_SEED=${report.seed} npx vitest run --project node test/node/simulation-a.test.ts`,
     'trace tail:',
     ...f.tail.map((line) => `  ${line}`),
   ].join('\n');
