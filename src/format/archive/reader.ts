@@ -20,6 +20,7 @@ import type { ArchiveHeader, RecordKind, SealedHeader } from './layout';
 import { applyPatch, decodePatch } from './patch';
 import { readExact } from './source';
 import type { ByteSource } from './source';
+import { PADDING_RECORD_INDEX_BASE, paddedTableEntries, paddingRecordLengths } from './padding';
 import { decodeEntries, decodeFooter } from './table';
 import type { ChunkEntry } from './table';
 import { metadataDigest, trailerChecksum } from './writer';
@@ -78,7 +79,10 @@ interface Frame {
   readonly headerDigest: Uint8Array;
   readonly bodyStart: number;
   readonly trailerOffset: number;
-  readonly chunkCount: number;
+  /** Entries in the chunk table: the chunk count, rounded up for an encrypted v2 file (see ./padding). */
+  readonly tableEntries: number;
+  /** Encrypted v2: padding records follow the chunk records. */
+  readonly padded: boolean;
   readonly storedTable: Uint8Array;
 }
 
@@ -120,12 +124,15 @@ async function readFrame(source: ByteSource, maxImageBytes: number): Promise<Fra
 
   const footer = decodeFooter(await readExact(source, source.size - FOOTER_BYTES, FOOTER_BYTES));
   const bodyStart = PREAMBLE_BYTES + headerLength + DIGEST_BYTES;
-  // The footer's chunk count is checked against the header here, or after unsealing (v2 encrypted).
-  const chunkCount = header?.chunkCount ?? footer.chunkCount;
-  if (chunkCount > MAX_CHUNK_COUNT) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer is damaged (chunk count over the limit).');
-  const tableLength = chunkCount * ENTRY_BYTES + (encrypted ? GCM_TAG_BYTES : 0);
+  // The footer's count is checked against the header here, or after unsealing (v2 encrypted, where
+  // it counts the padded table's entries: a power of two).
+  const tableEntries = header?.chunkCount ?? footer.chunkCount;
+  if (tableEntries > MAX_CHUNK_COUNT || (sealed && paddedTableEntries(tableEntries) !== tableEntries)) {
+    throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer is damaged (table size invalid or over the limit).');
+  }
+  const tableLength = tableEntries * ENTRY_BYTES + (encrypted ? GCM_TAG_BYTES : 0);
   if (
-    footer.chunkCount !== chunkCount ||
+    footer.chunkCount !== tableEntries ||
     footer.trailerLength !== tableLength + TRAILER_CHECKSUM_BYTES ||
     footer.trailerOffset < bodyStart ||
     footer.trailerOffset + footer.trailerLength + FOOTER_BYTES !== source.size
@@ -137,7 +144,8 @@ async function readFrame(source: ByteSource, maxImageBytes: number): Promise<Fra
   const footerBytes = await readExact(source, source.size - FOOTER_BYTES, FOOTER_FIELDS_BYTES);
   const expected = await trailerChecksum(headerDigest, storedTable, footerBytes);
   if (toHex(expected) !== toHex(trailer.subarray(tableLength))) throw new PagevaultError(ErrorCode.INTEGRITY, 'The chunk table is damaged (checksum mismatch).');
-  return { version, header, sealed, encrypted, preamble: preamble.slice(0, PREAMBLE_OFFSET_HEADER_LENGTH), headerDigest, bodyStart, trailerOffset: footer.trailerOffset, chunkCount, storedTable };
+  const padded = sealed !== undefined;
+  return { version, header, sealed, encrypted, preamble: preamble.slice(0, PREAMBLE_OFFSET_HEADER_LENGTH), headerDigest, bodyStart, trailerOffset: footer.trailerOffset, tableEntries, padded, storedTable };
 }
 
 /** The refusal of a plain file where an encrypted one is required. */
@@ -188,15 +196,21 @@ export type ArchiveFacts = InspectResult & { readonly header?: ArchiveHeader };
  * Reads an archive's header facts without reading the body (header, footer and trailer checksum
  * are verified). An encrypted v2 archive without a passphrase tells only that it is encrypted, its
  * format version and its file size (`sizeBytes`; `pageSize` and `pageCount` 0); with the passphrase
- * (checked) it tells everything. A v1 archive's header is clear either way.
+ * (checked) it tells everything. A v1 archive's header is clear either way, and a passphrase given
+ * for an encrypted one is checked too.
  * @throws INVALID_BACKUP, UNSUPPORTED_VERSION, INTEGRITY, LIMIT_EXCEEDED; with a passphrase also WRONG_PASSPHRASE.
  * @example const facts = await inspectArchive(blobSource(file), { passphrase });
  */
 export async function inspectArchive(source: ByteSource, options: InspectArchiveOptions = {}): Promise<ArchiveFacts> {
   const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   const frame = await readFrame(source, maxImageBytes);
-  if (frame.header) return { ...factsOf(frame.version, frame.header), header: frame.header };
-  if (options.passphrase === undefined || options.passphrase === '') {
+  const hasPassphrase = options.passphrase !== undefined && options.passphrase !== '';
+  if (frame.header) {
+    // v1 encrypted: the header is clear, but a passphrase given is checked all the same.
+    if (frame.encrypted && hasPassphrase) await unlock(frame, options.passphrase, options.keyCache, maxImageBytes);
+    return { ...factsOf(frame.version, frame.header), header: frame.header };
+  }
+  if (!hasPassphrase) {
     return { format: 'archive', version: frame.version, pageSize: 0, pageCount: 0, sizeBytes: source.size, encrypted: true };
   }
   const { header } = await unlock(frame, options.passphrase, options.keyCache, maxImageBytes);
@@ -212,17 +226,29 @@ async function unlock(frame: Frame, passphrase: string | undefined, keyCache: Ar
   if (passphrase === undefined || passphrase === '') throw new PagevaultError(ErrorCode.PASSPHRASE_REQUIRED, 'This backup is encrypted; a passphrase is required.');
   checkIterations(encryption.iterations);
   let keys = await deriveCached(passphrase, encryption.salt, encryption.iterations, frame.version, keyCache);
-  if (keys.keyCheck !== encryption.keyCheck && frame.version === 1 && passphrase.normalize('NFC') !== passphrase) {
-    // v1 files were written before passphrases were normalised: try the passphrase as typed.
-    keys = await deriveCached(passphrase, encryption.salt, encryption.iterations, frame.version, keyCache, true);
+  if (keys.keyCheck !== encryption.keyCheck && frame.version === 1) {
+    // v1 files were written before passphrases were normalised: try the passphrase as given, then
+    // in NFD (what a Mac's file system and some keyboards produced), for a file written in either.
+    for (const form of new Set([passphrase, passphrase.normalize('NFD')])) {
+      if (form === passphrase.normalize('NFC') || keys.keyCheck === encryption.keyCheck) continue;
+      keys = await deriveCached(form, encryption.salt, encryption.iterations, frame.version, keyCache, true);
+    }
   }
-  if (keys.keyCheck !== encryption.keyCheck) throw new PagevaultError(ErrorCode.WRONG_PASSPHRASE, 'The passphrase does not open this backup.');
-  if (frame.header) return { header: frame.header, keys };
   const binding = { headerDigest: await metadataDigest(frame.preamble, encryption), index: METADATA_RECORD_INDEX, last: true, kind: 0, codec: 0 };
-  const inner = parseJson(await open(keys, fromHex(encryption.noncePrefix)!, binding, fromHex(frame.sealed!.sealed)!));
+  const openMetadata = () => open(keys, fromHex(encryption.noncePrefix)!, binding, fromHex(frame.sealed!.sealed)!);
+  if (keys.keyCheck !== encryption.keyCheck) {
+    // v2: a key that opens the sealed metadata is the right one, so a key check that disagrees was
+    // altered (it is clear and unkeyed): that is tampering, not a wrong passphrase.
+    if (frame.sealed && (await openMetadata().then(() => true, () => false))) {
+      throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive header was altered: its key check does not match the key that opens it.');
+    }
+    throw new PagevaultError(ErrorCode.WRONG_PASSPHRASE, 'The passphrase does not open this backup.');
+  }
+  if (frame.header) return { header: frame.header, keys };
+  const inner = parseJson(await openMetadata());
   if (typeof inner === 'object' && inner !== null && 'encryption' in inner) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The sealed header must not hold "encryption".');
   const header = validateHeader({ ...(inner as object), encryption }, maxImageBytes);
-  if (header.chunkCount !== frame.chunkCount) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer does not match its sealed header.');
+  if (paddedTableEntries(header.chunkCount) !== frame.tableEntries) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer does not match its sealed header.');
   return { header, keys };
 }
 
@@ -249,7 +275,21 @@ export async function openArchive(source: ByteSource, options: OpenArchiveOption
     table = await open(keys, noncePrefix, { headerDigest, index: TABLE_RECORD_INDEX, last: true, kind: 0, codec: 0 }, table);
   }
   const full = header!;
-  const entries = decodeEntries(table, full, frame.bodyStart, frame.trailerOffset, encrypted);
+  const entries = decodeEntries(table, full, frame.bodyStart, frame.trailerOffset, encrypted, frame.padded);
+  const last = entries.at(-1);
+  const recordsEnd = last === undefined ? frame.bodyStart : last.offset + last.storedLength;
+
+  /** Authenticates the padding records (encrypted v2): their bytes are ignored, but every byte of the file is checked. */
+  async function checkPadding(): Promise<void> {
+    if (!frame.padded) return;
+    let at = recordsEnd;
+    const lengths = paddingRecordLengths(frame.trailerOffset - recordsEnd);
+    for (const [k, length] of lengths.entries()) {
+      const binding = { headerDigest, index: PADDING_RECORD_INDEX_BASE + k, last: k === lengths.length - 1, kind: 0, codec: 0 };
+      await open(keys!, noncePrefix, binding, await readExact(source, at, length));
+      at += length;
+    }
+  }
 
   async function* chunks(resolve?: BaseResolver): AsyncIterable<ArchiveChunk> {
     const image = new Sha256();
@@ -288,6 +328,7 @@ export async function openArchive(source: ByteSource, options: OpenArchiveOption
       const isFull = kind === 'full';
       yield { index, key, size, kind, codec: isFull ? entry.codec : 'raw', data: isFull ? stored : plain, plain };
     }
+    await checkPadding();
     if (toHex(image.digest()) !== full.sha256) throw new PagevaultError(ErrorCode.INTEGRITY, 'The reassembled image does not match the SHA-256 in the header.');
   }
 
