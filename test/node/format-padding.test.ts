@@ -8,6 +8,7 @@ import { writeImageArchive } from '../../src/format/archive/from-image';
 import { MAX_PADDING_RECORD_BYTES, padme, paddedTableEntries, paddingLength, paddingRecordLengths } from '../../src/format/archive/padding';
 import { openArchive, readArchiveImage } from '../../src/format/archive/reader';
 import { bytesSource } from '../../src/format/archive/source';
+import { trailerChecksum } from '../../src/format/archive/writer';
 import { codeOf, concat, makeDatabase, tablesOf } from './format-fixtures';
 
 const VICTIM = 'victim passphrase';
@@ -105,6 +106,32 @@ describe('A. the size of an encrypted file does not single out its content', () 
     const damaged = file.slice();
     damaged[recordsEnd + 3]! ^= 1;
     expect(await codeOf(async () => readArchiveImage(await openArchive(bytesSource(damaged), { passphrase: VICTIM })))).toBe('INTEGRITY');
+  }, 60_000);
+
+  it('padding made longer or cut off (footer and unkeyed checksum fixed) is refused: INVALID_BACKUP, or INTEGRITY when cut short', async () => {
+    const db = await makeDatabase(300, 1024);
+    const image = db.export();
+    db.close();
+    const file = concat(await writeImageArchive(image, { name: 'v', createdAt: 1, method: 'x', tables: [] }, { passphrase: VICTIM }));
+    const archive = await openArchive(bytesSource(file), { passphrase: VICTIM });
+    const last = archive.entries.at(-1)!;
+    const recordsEnd = last.offset + last.storedLength;
+    const { trailerOffset, headerLength } = clearFacts(file);
+    const digest = file.subarray(16 + headerLength, 16 + headerLength + 32);
+    /** The file with its padding region replaced by `padding`, footer and trailer checksum recomputed. */
+    const withPadding = async (padding: Uint8Array): Promise<Uint8Array> => {
+      const trailer = file.subarray(trailerOffset, file.length - 24 - 32);
+      const footer = file.slice(file.length - 24);
+      new DataView(footer.buffer).setBigUint64(0, BigInt(recordsEnd + padding.length));
+      const checksum = await trailerChecksum(digest, trailer, footer.subarray(0, 16));
+      return concat([file.subarray(0, recordsEnd), padding, trailer, checksum, footer]);
+    };
+    const open = async (f: Uint8Array) => codeOf(async () => readArchiveImage(await openArchive(bytesSource(f), { passphrase: VICTIM })));
+    const padding = file.subarray(recordsEnd, trailerOffset);
+    expect(await open(await withPadding(padding))).toBe('OK');
+    expect(await open(await withPadding(concat([padding, new Uint8Array(64)])))).toBe('INVALID_BACKUP');
+    expect(await open(await withPadding(new Uint8Array(0)))).toBe('INVALID_BACKUP');
+    expect(await open(await withPadding(padding.subarray(0, padding.length - 1)))).toBe('INTEGRITY');
   }, 60_000);
 
   it('a plain archive is not padded (nothing to hide): its body is exactly its records', async () => {

@@ -13,6 +13,7 @@ import {
   maxStoredLength,
 } from './layout';
 import type { ArchiveHeader, RecordKind } from './layout';
+import { paddingLength } from './padding';
 import { encodedPatchLength } from './patch';
 
 /** One chunk table entry. */
@@ -74,7 +75,8 @@ const codecByCode = new Map<number, ChunkCodec>(Object.entries(CODEC_CODES).map(
 
 /**
  * Decodes and cross-checks the table against the header and the body's extent. With `padded`
- * (encrypted v2), the records end at least one GCM tag before `bodyEnd`: the rest is padding.
+ * (encrypted v2), the records end before `bodyEnd`, the rest is padding: at least one GCM tag, at
+ * most {@link paddingLength} of the records.
  * @throws INVALID_BACKUP when an entry is inconsistent (wrong index, size, kind, a gap or overlap, a length past its limit).
  */
 export function decodeEntries(table: Uint8Array, header: ArchiveHeader, bodyStart: number, bodyEnd: number, encrypted: boolean, padded = false): ChunkEntry[] {
@@ -110,8 +112,11 @@ export function decodeEntries(table: Uint8Array, header: ArchiveHeader, bodyStar
     if (expectedOffset > bodyEnd) bad('record past the end of the body');
     entries.push({ index: i, kind, codec, offset, storedLength, payloadLength, size, key: toHex(table.subarray(at + ENTRY_OFFSET_KEY, at + ENTRY_OFFSET_KEY + 32)) });
   }
-  if (padded ? bodyEnd - expectedOffset < GCM_TAG_BYTES : expectedOffset !== bodyEnd) {
-    throw new PagevaultError(ErrorCode.INVALID_BACKUP, padded ? 'The padding after the chunk records is missing.' : 'The chunk records do not end where the trailer starts.');
+  // Padding: at least one tag (it cannot be cut off) and at most what PADME asks (a reader never
+  // authenticates more than 12% beyond the records).
+  const padding = bodyEnd - expectedOffset;
+  if (padded ? padding < GCM_TAG_BYTES || padding > paddingLength(expectedOffset - bodyStart) : padding !== 0) {
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, padded ? 'The padding after the chunk records is missing or too long.' : 'The chunk records do not end where the trailer starts.');
   }
   return entries;
 }
