@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { writeImageArchive } from '../../src/format/archive/from-image';
 import { MAX_PADDING_RECORD_BYTES, padme, paddedTableEntries, paddingLength, paddingRecordLengths } from '../../src/format/archive/padding';
 import { openArchive, readArchiveImage } from '../../src/format/archive/reader';
+import type { OpenedArchive } from '../../src/format/archive/reader';
 import { bytesSource } from '../../src/format/archive/source';
 import { trailerChecksum } from '../../src/format/archive/writer';
 import { codeOf, concat, makeDatabase, tablesOf } from './format-fixtures';
@@ -21,6 +22,21 @@ function clearFacts(file: Uint8Array): { headerLength: number; bodyLength: numbe
   const footer = file.length - 24;
   const trailerOffset = Number(view.getBigUint64(footer));
   return { headerLength, bodyLength: trailerOffset - (16 + headerLength + 32), tableEntries: view.getUint32(footer + 12), size: file.length, trailerOffset };
+}
+
+/** A small encrypted archive, opened. */
+async function smallPadded(): Promise<{ file: Uint8Array; archive: OpenedArchive }> {
+  const db = await makeDatabase(300, 1024);
+  const image = db.export();
+  db.close();
+  const file = concat(await writeImageArchive(image, { name: 'v', createdAt: 1, method: 'x', tables: [] }, { passphrase: VICTIM }));
+  return { file, archive: await openArchive(bytesSource(file), { passphrase: VICTIM }) };
+}
+
+/** Where the chunk records end (the padding starts). */
+function recordsEndOf(archive: OpenedArchive): number {
+  const last = archive.entries.at(-1)!;
+  return last.offset + last.storedLength;
 }
 
 describe('padding rules', () => {
@@ -93,15 +109,10 @@ describe('A. the size of an encrypted file does not single out its content', () 
   }, 60_000);
 
   it('the padding is authenticated: a changed padding byte is INTEGRITY, and the chunk count is not in the clear', async () => {
-    const db = await makeDatabase(300, 1024);
-    const image = db.export();
-    db.close();
-    const file = concat(await writeImageArchive(image, { name: 'v', createdAt: 1, method: 'x', tables: [] }, { passphrase: VICTIM }));
-    const archive = await openArchive(bytesSource(file), { passphrase: VICTIM });
+    const { file, archive } = await smallPadded();
     expect(clearFacts(file).tableEntries).toBe(paddedTableEntries(archive.header.chunkCount));
     expect(archive.header.chunkCount).toBeLessThan(16);
-    const last = archive.entries.at(-1)!;
-    const recordsEnd = last.offset + last.storedLength;
+    const recordsEnd = recordsEndOf(archive);
     expect(clearFacts(file).trailerOffset - recordsEnd).toBeGreaterThanOrEqual(16);
     const damaged = file.slice();
     damaged[recordsEnd + 3]! ^= 1;
@@ -109,13 +120,8 @@ describe('A. the size of an encrypted file does not single out its content', () 
   }, 60_000);
 
   it('padding made longer or cut off (footer and unkeyed checksum fixed) is refused: INVALID_BACKUP, or INTEGRITY when cut short', async () => {
-    const db = await makeDatabase(300, 1024);
-    const image = db.export();
-    db.close();
-    const file = concat(await writeImageArchive(image, { name: 'v', createdAt: 1, method: 'x', tables: [] }, { passphrase: VICTIM }));
-    const archive = await openArchive(bytesSource(file), { passphrase: VICTIM });
-    const last = archive.entries.at(-1)!;
-    const recordsEnd = last.offset + last.storedLength;
+    const { file, archive } = await smallPadded();
+    const recordsEnd = recordsEndOf(archive);
     const { trailerOffset, headerLength } = clearFacts(file);
     const digest = file.subarray(16 + headerLength, 16 + headerLength + 32);
     /** The file with its padding region replaced by `padding`, footer and trailer checksum recomputed. */
