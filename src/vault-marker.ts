@@ -18,7 +18,7 @@
  */
 const MARKER_PREFIX = 'pagevault:marker:';
 /** Not under the `pagevault:` prefix of vault databases, so no vault name can collide with it. */
-const TOMBSTONE_DB = 'pagevault-deleted';
+export const TOMBSTONE_DB = 'pagevault-deleted';
 const TOMBSTONE_STORE = 'deleted';
 
 function storage(): Storage | undefined {

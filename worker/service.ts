@@ -6,7 +6,7 @@
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
 import type { BackupApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
-import { SqliteConnection, loadSqlite } from './engine/sqlite';
+import { SqliteConnection, loadSqlite, stopSandbox } from './engine';
 import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
 import type { Clock } from './jobs/clock';
 import { VaultContext } from './jobs/context';
@@ -159,6 +159,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         if (v.live.isDirty && !v.store.stoppedBy && !force) await v.live.save();
       } finally {
         vault = undefined;
+        stopSandbox(v.live.conn.engine);
         v.live.conn.close();
         v.store.close();
         v.release();

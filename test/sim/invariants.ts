@@ -8,7 +8,7 @@ import type { SqlJsStatic } from 'sql.js';
 import type { Row } from '../../src/protocol';
 import { readImage } from '../../worker/jobs/chunk-io';
 import { VaultStore } from '../../worker/store/vault-store';
-import { LIVE_HEAD } from '../../worker/store/schema';
+import { LIVE_HEAD, type Manifest } from '../../worker/store/schema';
 import { orphanChunks, readDisk } from '../support/vault-harness';
 import type { SimWorker } from './adapter';
 import { ROWS_SQL, SCHEMA_SQL, describeImage, isRow, ofItem, rowId, stateOf, type DbState, type Model } from './model';
@@ -84,9 +84,14 @@ export async function checkBackups(c: Checker, full: boolean): Promise<void> {
   try {
     const head = store.head(LIVE_HEAD);
     if (head) {
-      await c.settle(c.sched.enter(DRIVER_EPOCH, () => readImage(store, head.manifest)), 'read head').catch((error: unknown) => {
-        c.fail('disk:live-head-unreadable', String(error));
-      });
+      const failed = await c.settle(c.sched.enter(DRIVER_EPOCH, () => readImage(store, head.manifest)), 'read head').then(
+        () => undefined,
+        (error: unknown) => String(error),
+      );
+      // This second connection read the head when it opened; the live worker (its autosave) may
+      // have saved a new head and collected the old one's chunks since: only a head that is
+      // still current and unreadable is a finding.
+      if (failed && (await stillOnDisk(c, (now) => now.head(LIVE_HEAD)?.manifest, head.manifest))) c.fail('disk:live-head-unreadable', failed);
     }
     for (const record of store.listBackups()) {
       const id = record.info.backupId;
@@ -97,8 +102,9 @@ export async function checkBackups(c: Checker, full: boolean): Promise<void> {
       if (known?.content && !full) continue;
       const image = await c
         .settle(c.sched.enter(DRIVER_EPOCH, () => readImage(store, record.manifest, { checkImageHash: true })), `read ${id}`)
-        .catch((error: unknown) => {
-          c.fail(`backup-verifies${record.info.auto ? ':auto' : ''}`, `${id}: ${String(error)}`);
+        .catch(async (error: unknown) => {
+          // Dropped (or removed by retention) since this connection opened: not a finding.
+          if (await stillOnDisk(c, (now) => now.backup(id)?.manifest, record.manifest)) c.fail(`backup-verifies${record.info.auto ? ':auto' : ''}`, `${id}: ${String(error)}`);
           return undefined;
         });
       if (!image) continue;
@@ -119,6 +125,17 @@ export async function checkBackups(c: Checker, full: boolean): Promise<void> {
     }
   } finally {
     c.sched.enter(DRIVER_EPOCH, () => store.close());
+  }
+}
+
+/** True when the manifest `pick` finds in the store as it is now is still `manifest`. */
+async function stillOnDisk(c: Checker, pick: (store: VaultStore) => Manifest | undefined, manifest: Manifest): Promise<boolean> {
+  const now = await c.settle(c.sched.enter(DRIVER_EPOCH, () => VaultStore.open(c.name)), 'reopen store');
+  try {
+    const current = pick(now);
+    return current !== undefined && current.chunks.length === manifest.chunks.length && current.chunks.every((key, i) => key === manifest.chunks[i]);
+  } finally {
+    c.sched.enter(DRIVER_EPOCH, () => now.close());
   }
 }
 

@@ -11,7 +11,9 @@
  * - A plain restore of B that succeeded replaces `must` by B's content when the simulation read it,
  *   else by nothing (sound, weaker); a table restore does so for the rows only.
  * - `durable` is what a kill cannot take: everything acknowledged before a successful flush was
- *   called, or before a successful close resolved, or the restored content.
+ *   called, or before a successful close resolved; after a restore, the restored content (and,
+ *   for a table restore, what was durable before in the other tables), never writes acknowledged
+ *   while it ran.
  */
 import type { SqlJsStatic } from 'sql.js';
 import type { Row } from '../../src/protocol';
@@ -163,7 +165,12 @@ export class Model {
     this.must = new Set([...kept, ...fromBackup]);
     if (!rowsOnly) this.userVersion = content ? content.userVersion : -1;
     this.restoreSeq++;
-    this.durable = this.snapshot();
+    // What a kill can no longer take: a plain restore committed the backup as the head; a table
+    // restore saved the live database with the backup's item, so what was durable before stays,
+    // item aside. Writes acknowledged while the restore ran (after its swap, before its answer)
+    // are not known to be saved: the answer comes a little after the saves.
+    const keptDurable = rowsOnly ? [...this.durable.facts].filter((f) => !ofItem(f)) : [];
+    this.durable = { facts: new Set([...keptDurable, ...fromBackup]), userVersion: rowsOnly ? this.durable.userVersion : content ? content.userVersion : 0 };
     this.durableSeq = seq;
   }
 }

@@ -5,6 +5,7 @@
 import { sqlJs } from '../support/vault-harness';
 import { loadSqlite, sqlJsOf } from '../../worker/engine/sqlite';
 import { loadFingerprint } from '../../worker/jobs/image';
+import { TOMBSTONE_DB } from '../../src/vault-marker';
 import { trackDatabases } from './databases';
 import { World, type RunOptions, type SimReport } from './world';
 
@@ -14,9 +15,16 @@ export const SIM_STEPS = Number(process.env['PAGEVAULT_SIM_STEPS'] ?? 200);
 /** Runs one seed to its end or its first violated invariant. */
 export async function runSeed(seed: number, steps = SIM_STEPS, options: RunOptions = {}): Promise<SimReport> {
   const SQL = await sqlJs();
-  trackDatabases(sqlJsOf(await loadSqlite())); // the wasm loads once, on Node's own loop, before any simulated task
+  const engine = await loadSqlite();
+  trackDatabases(sqlJsOf(engine)); // the wasm loads once, on Node's own loop, before any simulated task
   await loadFingerprint(); // so does the fingerprint's (hash-wasm): its compile resolves outside the scheduler
-  return new World(seed, SQL, options).run(steps);
+  // The one IndexedDB database all vaults of an origin share (deleteVault's tombstones): each run
+  // starts without it, as a fresh origin would, or a run would depend on the runs before it.
+  await new Promise<void>((resolve) => {
+    const request = indexedDB.deleteDatabase(TOMBSTONE_DB);
+    request.onsuccess = request.onerror = request.onblocked = () => resolve();
+  });
+  return new World(seed, SQL, engine, options).run(steps);
 }
 
 /**

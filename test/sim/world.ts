@@ -10,6 +10,7 @@ import { checkBackups, checkDisk, checkLive, readLive, type Checker } from './in
 import { Model, isRow, type DbState } from './model';
 import { SimScheduler, SimStall } from './scheduler';
 import { Workload } from './workload';
+import { stopSandbox, type SqlEngine } from '../../worker/engine';
 import { VaultStore } from '../../worker/store/vault-store';
 import { closeDatabases } from './databases';
 import type { SqlJsStatic } from 'sql.js';
@@ -74,6 +75,8 @@ export class World implements Checker {
   constructor(
     readonly seed: number,
     readonly SQL: SqlJsStatic,
+    /** The one SQLite every simulated worker shares (a real worker would have its own). */
+    private readonly engine: SqlEngine,
     private readonly options: RunOptions = {},
   ) {
     this.sched = new SimScheduler(seed);
@@ -173,7 +176,8 @@ export class World implements Checker {
 
   /** Ends every worker of the run and deletes its databases (fake-indexeddb keeps them in memory). */
   private async cleanUp(): Promise<void> {
-    this.sched.enter(DRIVER_EPOCH, () => this.faults.kill());
+    this.sched.enter(DRIVER_EPOCH, () => this.faults.kill({ reads: true }));
+    stopSandbox(this.engine);
     for (let e = 0; e <= this.epoch; e++) {
       this.sched.kill(e);
       closeDatabases(e);
@@ -240,7 +244,9 @@ export class World implements Checker {
     const m = this.model;
     const epoch = this.worker.epoch;
     this.log(`KILL epoch ${epoch}`);
-    this.sched.enter(DRIVER_EPOCH, () => this.faults.kill());
+    this.sched.enter(DRIVER_EPOCH, () => this.faults.kill({ reads: true }));
+    // The dead worker's sandbox dies with it: what it was running or had queued is abandoned.
+    stopSandbox(this.engine);
     this.sched.kill(epoch);
     closeDatabases(epoch);
     this.dead.add(epoch);

@@ -108,11 +108,13 @@ export class FaultInjector {
 
   /**
    * The worker dies: roll back every uncommitted write and close every connection. Reads are left
-   * to finish (their results go nowhere that matters; the closed connection stops the next write).
+   * to finish (their results go nowhere that matters; the closed connection stops the next write),
+   * unless `reads`: a harness that drops the dead worker's pending tasks (the simulation) must end
+   * its reads too, or the connection's close waits for them forever.
    */
-  kill(): void {
+  kill(options: { reads?: boolean } = {}): void {
     for (const tx of this.transactions) {
-      if (tx.mode === 'readwrite' && tx._state !== 'finished' && tx._state !== 'committing') {
+      if ((tx.mode === 'readwrite' || options.reads === true) && tx._state !== 'finished' && tx._state !== 'committing') {
         try {
           tx._abort('AbortError');
         } catch {

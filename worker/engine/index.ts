@@ -11,12 +11,12 @@ import { dumpSql as dumpDatabase } from './sql-dump';
 import { PageCopy, vacuumCopy as vacuumDatabase, type StepOutcome } from './page-copy';
 import { replaceTables as replaceInto } from './partial-copy';
 import { optionalInteger } from '../validate';
-import { DEFAULT_BUDGET, sandboxOf } from './sandbox/host';
+import { DEFAULT_BUDGET, sandboxOf, stopSandbox } from './sandbox/host';
 import type { ImageCheck, SandboxBudget, SchemaRow, TablePlan } from './sandbox/protocol';
 import { databaseOf, loadSqlite, sqlJsOf, SqliteConnection, type SqlEngine } from './sqlite';
 
 export { checkFilterText } from './filter-check';
-export { DEFAULT_BUDGET, loadSqlite, SqliteConnection };
+export { DEFAULT_BUDGET, loadSqlite, SqliteConnection, stopSandbox };
 export type { ImageCheck, SandboxBudget, SqlEngine, StepOutcome, TablePlan };
 
 /** A copy of a database: its image and its tables. */

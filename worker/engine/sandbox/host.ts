@@ -39,7 +39,7 @@ export class Sandbox {
   private starting: Promise<Running | undefined> | undefined;
   private inProcess = typeof Worker === 'undefined';
   private idle: ReturnType<typeof setTimeout> | undefined;
-  private readonly queue = new Mutex();
+  private queue = new Mutex();
   private nextId = 1;
 
   constructor(private readonly engine: SqlEngine) {}
@@ -61,12 +61,16 @@ export class Sandbox {
     });
   }
 
-  /** Stops the sandbox worker (a later call starts a new one). */
+  /**
+   * Stops the sandbox worker (a later call starts a new one) and starts a fresh queue: the vault
+   * that used it closed, or its database worker is gone, so nothing queued behind it is owed.
+   */
   stop(): void {
     if (this.idle !== undefined) clearTimeout(this.idle);
     this.idle = undefined;
     this.running?.worker.terminate();
     this.running = undefined;
+    this.queue = new Mutex();
   }
 
   private async here(call: SandboxCall, budget: SandboxBudget): Promise<unknown> {
@@ -142,6 +146,11 @@ export class Sandbox {
 }
 
 const sandboxes = new WeakMap<SqlEngine, Sandbox>();
+
+/** Stops the sandbox of `engine`, if it has one (the vault closed). */
+export function stopSandbox(engine: SqlEngine): void {
+  sandboxes.get(engine)?.stop();
+}
 
 /** The sandbox of an engine (one per database worker). */
 export function sandboxOf(engine: SqlEngine): Sandbox {
