@@ -32,7 +32,7 @@ for (const engine of selected) {
 }
 const providers = {
   chromium: () => playwright({ launchOptions: { executablePath: CHROMIUM, args: CHROMIUM_ARGS } }),
-  firefox: () => lazyProvider('firefox-bidi', 'firefox', 'test/support/engines/firefox-provider.ts'),
+  firefox: () => lazyProvider('firefox-process', 'firefox', 'test/support/engines/firefox-provider.ts'),
   webkit: () => lazyProvider('webkitgtk-webdriver', 'webkit', 'test/support/engines/webkit-provider.ts'),
 };
 const instances = ENGINES.filter((e) => selected.includes(e)).map((browser) => ({ browser, provider: providers[browser]() }));
