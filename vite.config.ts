@@ -74,7 +74,7 @@ function lazyProvider(name: string, browser: string, file: string): BrowserProvi
         openPage: async (sessionId, url, options) => (await load()).openPage(sessionId, url, options),
         getCommandsContext: (sessionId) => ready?.getCommandsContext(sessionId) ?? {},
         close: async () => {
-          if (loaded) await (await loaded).close();
+          if (loaded !== undefined) await (await loaded).close();
         },
       };
     },
