@@ -87,6 +87,8 @@ export default defineConfig({
   // Worker-only dependencies, pre-bundled so Vite does not re-optimize (and reload) mid-run.
   optimizeDeps: { include: ['sql.js', 'idb', 'comlink', 'fflate', 'hash-wasm'] },
   test: {
+    // Both cores: the node project's files (the simulation's shards above all) run two at a time.
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
@@ -112,7 +114,7 @@ export default defineConfig({
             // No project-wide provider: each engine's instance names its own.
             instances,
             // Node-side helpers the browser suite calls: the CLI and Debian's sqlite3 on files made in Chromium.
-            commands: { pagevaultCli: nodeCommand('pagevaultCli'), sqlite3: nodeCommand('sqlite3') },
+            commands: { pagevaultCli: nodeCommand('pagevaultCli'), sqlite3: nodeCommand('sqlite3'), sqlite3Make: nodeCommand('sqlite3Make') },
           },
         },
       },

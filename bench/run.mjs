@@ -146,6 +146,8 @@ try {
       pass.download = await step(pass, 'download', 'warmDownload', undefined, true);
       pass.incremental = await step(pass, 'incremental', 'incremental', undefined, true);
       pass.restore = await step(pass, 'restore', 'restore', undefined, true);
+      pass.verify = await step(pass, 'verify', 'verify', undefined, true);
+      pass.upload = await step(pass, 'upload', 'upload', undefined, true);
       const imagePath = join(workDir, 'image');
       if (existsSync(imagePath)) {
         log(`${item.mb} MB: native gzip, sqlite3 and format in Node...`);

@@ -154,12 +154,20 @@ export async function loadImage(path: string, context: LoadContext, sink?: Image
   }
 }
 
-/** Finds the --base file whose image has this SHA-256 (archives by header, raw files by hashing). */
+/**
+ * Finds the --base file whose image has this SHA-256 (archives by header, raw files by hashing).
+ * A --base that cannot be read (missing, a folder, not a backup, not opened by the passphrase)
+ * fails with its own code: the user named it, so it is their mistake to see, not a missing base.
+ */
 async function findBase(sha256: string, context: LoadContext, forPath: string): Promise<string> {
+  let locked: string | undefined;
   for (const candidate of context.bases) {
-    const facts = await inspectFile(candidate, context.passphrase, context.keyCache).catch(() => undefined);
-    if (facts?.sha256 === sha256) return candidate;
+    const facts = await inspectFile(candidate, context.passphrase, context.keyCache);
+    if (facts.sha256 === sha256) return candidate;
+    if (facts.encrypted && facts.sha256 === undefined) locked ??= candidate;
   }
+  // An encrypted v2 base tells its image hash only with the passphrase: it may be the one.
+  if (locked !== undefined) throw new PagevaultError(ErrorCode.PASSPHRASE_REQUIRED, `The --base file ${locked} is encrypted; a passphrase is required to tell whether it is the base of ${forPath}.`, { path: locked });
   throw new PagevaultError(ErrorCode.CHAIN, `${forPath} is incremental; its base (image ${sha256.slice(0, 12)}...) is not among the --base files.`, { base: sha256 });
 }
 

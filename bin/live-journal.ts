@@ -5,6 +5,7 @@
  * them by hand is how copies get torn. So `create` refuses and names the command that makes a
  * consistent copy.
  */
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ErrorCode, PagevaultError } from '../src/errors';
 import { fsError } from './fs-errors';
@@ -12,20 +13,29 @@ import { fsError } from './fs-errors';
 /** First 8 bytes of a rollback journal that still has to be replayed (zeroed once committed in PERSIST mode). */
 const JOURNAL_MAGIC = [0xd9, 0xd5, 0x05, 0xf9, 0x20, 0xa1, 0x63, 0xd7];
 
-/** Size and first bytes of a file, or undefined when it does not exist. */
+/**
+ * Size and first bytes of a file, or undefined when it does not exist.
+ * @throws IS_A_DIRECTORY or INVALID_ARGUMENT when something else than a file has that name
+ *   (SQLite could not use it as its journal either), PERMISSION_DENIED, STORAGE.
+ */
 async function peek(path: string, length: number): Promise<{ size: number; head: Uint8Array } | undefined> {
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    // Non-blocking: a FIFO by that name must not hang the CLI.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fsError(error, 'read', path);
   }
   try {
-    const { size } = await handle.stat();
-    const head = new Uint8Array(Math.min(length, size));
+    const stats = await handle.stat();
+    if (stats.isDirectory()) throw new PagevaultError(ErrorCode.IS_A_DIRECTORY, `${path} is a folder where SQLite keeps its journal; move it away first.`, { path });
+    if (!stats.isFile()) throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `${path} is not a regular file where SQLite keeps its journal; move it away first.`, { path });
+    const head = new Uint8Array(Math.min(length, stats.size));
     await handle.read(head, 0, head.length, 0);
-    return { size, head };
+    return { size: stats.size, head };
+  } catch (error) {
+    throw fsError(error, 'read', path);
   } finally {
     await handle.close();
   }

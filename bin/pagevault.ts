@@ -16,7 +16,7 @@ import { fsError, USER_MISTAKES } from './fs-errors';
 import { inspectFile, kindOf, loadImage, openFile, rawImage } from './images';
 import type { LoadContext } from './images';
 import { refuseUnsafeCopy } from './live-journal';
-import { writeOutput } from './output-file';
+import { checkTarget, writeOutput } from './output-file';
 import { checkImage } from './sqlite-check';
 import { sha256HexInPlace } from './hash';
 
@@ -108,15 +108,24 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 /**
- * Reads a passphrase file; one trailing newline (LF or CRLF) is not part of the passphrase.
- * (The KDF normalises it to NFC, as everywhere a passphrase is used.)
+ * Reads a passphrase file: strict UTF-8 (bytes that are not would all decode to U+FFFD, so
+ * different files would be one passphrase), a leading byte order mark dropped (editors add one),
+ * and one trailing newline (LF or CRLF) is not part of the passphrase. (The KDF normalises it to
+ * NFC, as everywhere a passphrase is used.)
+ * @throws FILE_NOT_FOUND, IS_A_DIRECTORY, PERMISSION_DENIED; INVALID_ARGUMENT when it is empty or not UTF-8.
  */
 async function readPassphrase(path: string): Promise<string> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (error) {
     throw fsError(error, 'read the passphrase file', path);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The passphrase file ${path} is not UTF-8 text; save it as UTF-8.`, { path });
   }
   const passphrase = text.replace(/\r?\n$/, '');
   if (passphrase.length === 0) usage(`The passphrase file ${path} is empty.`);
@@ -124,6 +133,8 @@ async function readPassphrase(path: string): Promise<string> {
 }
 
 async function run(args: Args, io: CliIo): Promise<unknown> {
+  // A bad -o fails now, not after minutes of decryption (it is checked again when written).
+  if (args.out !== undefined) await checkTarget(args.out, args.force);
   const keyCache: ArchiveKeyCache = new Map();
   const context: LoadContext = {
     ...(args.passphraseFile === undefined ? {} : { passphrase: await readPassphrase(args.passphraseFile) }),

@@ -64,15 +64,16 @@ export class App {
     return vault;
   }
 
+  /**
+   * Closes the open vault. When its final save fails the vault stays open (nothing acknowledged is
+   * lost) and this rejects with the reason: the page can retry or download the live database.
+   */
   async close(): Promise<void> {
     const vault = this.current;
     if (!vault) return;
+    await vault.close();
     this.current = undefined;
-    try {
-      await vault.close();
-    } finally {
-      this.emit('vault');
-    }
+    this.emit('vault');
   }
 
   /**

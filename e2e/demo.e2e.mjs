@@ -211,7 +211,8 @@ const stages = {
     await succeed(page, 'schedule', () => schedule.getByRole('button', { name: 'Save schedule' }).click());
     await schedule.locator('tbody tr', { hasText: 'every 1h' }).waitFor();
     const retention = panel(page, 'retention');
-    await retention.getByLabel('Keep last').fill('2');
+    // Rules apply per group (full, partial per table set, uploads, automatic): keep 1 of each.
+    await retention.getByLabel('Keep last').fill('1');
     log(`retention: ${(await succeed(page, 'retention', () => retention.getByRole('button', { name: 'Preview' }).click())).text}`);
     await retention.locator('tbody .badge', { hasText: 'removed' }).first().waitFor();
     const ask = panel(page, 'storage').getByRole('button', { name: 'Request persistent storage' });

@@ -1,4 +1,4 @@
-// Faults in real Chromium, injected through CDP (FAULTS.md): a quota too small for the next write,
+// Faults in real Chromium, injected through CDP (README "Reliability"): a quota too small for the next write,
 // the origin's IndexedDB cleared (eviction) with the vault closed and open, two tabs on one vault,
 // and a tab closed in the middle of a backup. Serves e2e/pages/faults.html with Vite's dev server.
 // Plain .mjs: Node 20 runs it without a loader. Exits non-zero when a check fails.

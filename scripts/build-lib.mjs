@@ -2,6 +2,7 @@
 //   dist/index.js         main-thread entry: the client and errors (imports only `comlink`)
 //   dist/worker.js        the worker entry, with sql.js's glue inside (imports comlink, idb, fflate)
 //   dist/compress-worker.js  a compression helper the worker starts (imports fflate)
+//   dist/sandbox-worker.js   the sandbox the worker starts for hostile input (its own sql.js inside)
 //   dist/sql-wasm.wasm    sql.js's WebAssembly, found by worker.js through import.meta.url
 //   dist/types/*.d.ts     declarations for `.` and `./worker`
 // then prints the gzipped sizes the README quotes.
@@ -25,8 +26,9 @@ const dependencies = Object.keys(pkg.dependencies ?? {});
 // Dev/test modules and the published variants that replace them (see each file's header).
 const SWAPS = new Map([
   [join(root, 'src/spawn-worker.ts'), join(root, 'src/spawn-worker.dist.ts')],
-  [join(root, 'worker/wasm-url.ts'), join(root, 'worker/wasm-url.dist.ts')],
+  [join(root, 'worker/engine/wasm-url.ts'), join(root, 'worker/engine/wasm-url.dist.ts')],
   [join(root, 'worker/pool/spawn.ts'), join(root, 'worker/pool/spawn.dist.ts')],
+  [join(root, 'worker/engine/sandbox/spawn.ts'), join(root, 'worker/engine/sandbox/spawn.dist.ts')],
 ]);
 
 /** Resolves the dev/test modules in SWAPS to their published variants. */
@@ -82,7 +84,7 @@ function addJsExtensions(dir) {
   }
 }
 
-for (const output of ['index.js', 'worker.js', 'compress-worker.js', 'sql-wasm.wasm', 'types']) rmSync(join(dist, output), { recursive: true, force: true });
+for (const output of ['index.js', 'worker.js', 'compress-worker.js', 'sandbox-worker.js', 'sql-wasm.wasm', 'types']) rmSync(join(dist, output), { recursive: true, force: true });
 mkdirSync(dist, { recursive: true });
 
 await buildEntry('index', join(root, 'src/index.ts'));
@@ -95,9 +97,16 @@ await buildEntry('worker', join(root, 'worker/index.ts'), {
   inline: ['sql.js'],
   banner: `/*! Includes sql.js ${sqlJsVersion}, MIT License, https://github.com/sql-js/sql.js */`,
 });
+// The sandbox has its own sql.js instance (a separate wasm heap), so it carries its own glue; it
+// loads the same sql-wasm.wasm, whose URL the worker sends with each call.
+await buildEntry('sandbox-worker', join(root, 'worker/engine/sandbox/sandbox-worker.ts'), {
+  inline: ['sql.js'],
+  banner: `/*! Includes sql.js ${sqlJsVersion}, MIT License, https://github.com/sql-js/sql.js */`,
+});
 mustContain(join(dist, 'index.js'), `new Worker(new URL("./worker.js", import.meta.url)`);
 mustContain(join(dist, 'worker.js'), `new URL("./sql-wasm.wasm", import.meta.url)`);
 mustContain(join(dist, 'worker.js'), `new Worker(new URL("./compress-worker.js", import.meta.url)`);
+mustContain(join(dist, 'worker.js'), `new Worker(new URL("./sandbox-worker.js", import.meta.url)`);
 // The wasm from the same sql.js whose glue worker.js includes.
 copyFileSync(join(root, 'node_modules/sql.js/dist/sql-wasm-browser.wasm'), join(dist, 'sql-wasm.wasm'));
 
@@ -119,10 +128,12 @@ writeFileSync(
 const main = await bundleAsAnAppWould(join(dist, 'index.js'));
 const worker = await bundleAsAnAppWould(join(dist, 'worker.js'));
 const compressor = await bundleAsAnAppWould(join(dist, 'compress-worker.js'));
+const sandbox = await bundleAsAnAppWould(join(dist, 'sandbox-worker.js'));
 const wasm = readFileSync(join(dist, 'sql-wasm.wasm'));
 const own = (file) => gzipBytes(readFileSync(join(dist, file)));
 console.log('pagevault sizes (gzip -9; "in an app" = minified with its dependencies):');
 console.log(`  main thread  dist/index.js   ${kib(own('index.js'))} as shipped, ${kib(main.gzipBytes)} in an app (with comlink)`);
 console.log(`  worker       dist/worker.js  ${kib(own('worker.js'))} as shipped, ${kib(worker.gzipBytes)} in an app (with idb, fflate, comlink)`);
 console.log(`  compressor   dist/compress-worker.js  ${kib(own('compress-worker.js'))} as shipped, ${kib(compressor.gzipBytes)} in an app (with fflate)`);
+console.log(`  sandbox      dist/sandbox-worker.js  ${kib(own('sandbox-worker.js'))} as shipped, ${kib(sandbox.gzipBytes)} in an app (with sql.js glue)`);
 console.log(`  wasm         sql-wasm.wasm   ${kib(wasm.length)}, ${kib(gzipBytes(wasm))} gzipped`);

@@ -1,4 +1,4 @@
-// The architecture's import rules (/work/shared/DESIGN.md "Rules", STYLE.md "Dependencies point one way"),
+// The architecture's import rules (README.md "Architecture": dependencies point one way),
 // checked by scripts/check-imports.mjs (`npm run check:imports`, run in CI).
 // Paths are relative to the repository root, with forward slashes. A rule fires on an import (static,
 // dynamic, `import type`, `export ... from`, or a `typeof import('x')` type) from a file `from` matches
@@ -60,10 +60,4 @@ export const roots = ['src', 'worker', 'bin', 'demo'];
 // longer matches anything fails the check, so it is deleted with the code it excused.
 // For `no-cycle`, an excepted edge is left out of the graph before cycles are searched.
 /** @type {{ rule: string, from: string, to: RegExp, why: string }[]} */
-export const exceptions = [
-  { rule: 'no-cycle', from: 'worker/jobs/backup-jobs.ts', to: /^worker\/jobs\/(care|partial|portable|restore|retention|verify)\.ts$/, why: 'issue 14: remove when worker/jobs/context.ts replaces the backup-jobs hub' },
-  { rule: 'no-cycle', from: 'worker/jobs/partial.ts', to: /^worker\/jobs\/restore\.ts$/, why: 'issue 14: remove when beforeRestoreRecord leaves restore.ts (partial <-> restore loop)' },
-  { rule: 'jobs-no-sqljs-idb', from: 'worker/jobs/backup-jobs.ts', to: SQLJS, why: 'issue 14: remove when the engine facade hides SqlJsStatic' },
-  { rule: 'sqljs-only-engine', from: 'bin/sqlite-check.ts', to: SQLJS, why: 'issue 14: remove when the CLI uses the engine facade checkImage' },
-  { rule: 'sqljs-only-engine', from: 'worker/wasm-url.ts', to: SQLJS, why: 'issue 14: remove when the wasm URL moves into worker/engine/ (it imports only the asset URL)' },
-];
+export const exceptions = [];

@@ -81,11 +81,22 @@ export interface BackupClient {
   inspect(target: string | Blob, options?: { passphrase?: string }): Promise<InspectResult>;
   /** Restores into a scratch connection and runs every check. */
   verify(backupId: string): Promise<VerifyReport>;
-  /** Stores the retention policy applied after scheduled backups. */
+  /** @deprecated Use `vault.retention.set` (this alias stays so existing apps keep working). */
   setRetention(policy: RetentionPolicy): Promise<void>;
+  /** @deprecated Use `vault.retention.get`. */
   getRetention(): Promise<RetentionPolicy>;
-  /** Applies (or with `dryRun`, only reports) the retention policy. */
+  /** @deprecated Use `vault.retention.apply`. */
   applyRetention(options?: { dryRun?: boolean }): Promise<RetentionResult>;
+}
+
+/** Which backups a vault keeps: the policy applied after scheduled backups, or on demand. */
+export interface RetentionClient {
+  /** Stores the policy (`{}` clears it). @throws INVALID_ARGUMENT */
+  set(policy: RetentionPolicy): Promise<void>;
+  /** The stored policy (`{}` when none). */
+  get(): Promise<RetentionPolicy>;
+  /** Applies (or with `dryRun`, only reports) the policy. @throws BUSY */
+  apply(options?: { dryRun?: boolean }): Promise<RetentionResult>;
 }
 
 /** Backups on a schedule, caught up at the next open when the app was closed. */
@@ -126,6 +137,7 @@ export interface Vault {
    */
   close(options?: { force?: boolean }): Promise<void>;
   readonly backup: BackupClient;
+  readonly retention: RetentionClient;
   readonly schedule: ScheduleClient;
 }
 
@@ -202,9 +214,14 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
       const forward = proxy((event: SaveErrorEvent) => {
         for (const each of saveErrorListeners) each(event);
       });
-      void call(() => remote.liveOnSaveError(forward)).catch(() => (subscribed = false));
+      void call(() => remote.onSaveError(forward)).catch(() => (subscribed = false));
     }
     return () => void saveErrorListeners.delete(listener);
+  };
+  const retention: RetentionClient = {
+    set: (policy) => call(() => remote.retentionSet(policy)),
+    get: () => call(() => remote.retentionGet()),
+    apply: (retentionOptions = {}) => call(() => remote.retentionApply(retentionOptions)),
   };
   const backup: BackupClient = {
     create: (request = {}) => {
@@ -222,9 +239,9 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     upload: (file, uploadOptions = {}) => call(() => remote.backupUpload(file, uploadOptions)),
     inspect: (target, inspectOptions = {}) => call(() => remote.backupInspect(target, inspectOptions)),
     verify: (id) => call(() => remote.backupVerify(id)),
-    setRetention: (policy) => call(() => remote.setRetention(policy)),
-    getRetention: () => call(() => remote.getRetention()),
-    applyRetention: (retentionOptions = {}) => call(() => remote.applyRetention(retentionOptions)),
+    setRetention: retention.set,
+    getRetention: retention.get,
+    applyRetention: retention.apply,
   };
   const schedule: ScheduleClient = {
     set: (spec, scheduleOptions = {}) => call(() => remote.scheduleSet(spec, scheduleOptions)),
@@ -238,7 +255,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     flush: () => call(() => remote.flush()),
     info: () => call(() => remote.info()),
     storage: () => call(() => remote.storage()),
-    download: (downloadOptions = {}) => call(() => remote.liveDownload(downloadOptions)),
+    download: (downloadOptions = {}) => call(() => remote.download(downloadOptions)),
     onSaveError,
     close: (closeOptions = {}) => {
       if (closed) return Promise.resolve();
@@ -262,6 +279,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
       return closingCall;
     },
     backup,
+    retention,
     schedule,
   };
 }

@@ -64,6 +64,8 @@ export const ErrorCode = {
   CHAIN: 'CHAIN',
   /** The bytes are not a SQLite database. */
   NOT_SQLITE: 'NOT_SQLITE',
+  /** A sound database uses a SQLite feature this build lacks (e.g. an FTS5 table: "no such module: fts5"). */
+  UNSUPPORTED_FEATURE: 'UNSUPPORTED_FEATURE',
   /** A size or time limit was exceeded. */
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
   /** A bug in pagevault. Please report it. */

@@ -1,6 +1,7 @@
 /**
  * The contract between the page (src/client.ts) and the worker (worker/service.ts).
- * Types only: both sides import it, neither ships code from it.
+ * Types, and one `as const` value (`JobState`, public so apps can compare states without string
+ * literals): both sides import it; nothing else in it runs.
  *
  * All timestamps are epoch milliseconds. All sizes are bytes.
  */
@@ -58,7 +59,7 @@ export interface VaultInfo {
 /** A save that failed (autosave or flush); kept in `VaultInfo.saveError` until a save succeeds. */
 export interface SaveErrorEvent {
   /** The error code of the failure (`QUOTA_EXCEEDED`, `STORAGE`, ...). */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly message: string;
   /** When it failed (epoch ms). */
   readonly at: number;
@@ -133,6 +134,17 @@ export interface Progress {
 /** Which tables a partial backup holds: a list, or table name to SQL filter (`WHERE` body). */
 export type TableSelection = readonly string[] | Readonly<Record<string, string>>;
 
+/**
+ * What one piece of sandboxed work (checking an upload, replaying a dump, evaluating filters) may
+ * spend before it is stopped with LIMIT_EXCEEDED. Defaults: 60 000 ms and 512 MiB.
+ */
+export interface SandboxBudget {
+  /** Wall time in ms (1..3 600 000). */
+  readonly timeMs?: number;
+  /** SQLite heap and largest database the work may build, in bytes (1 MiB..2 GiB). */
+  readonly memoryBytes?: number;
+}
+
 export interface CreateBackupOptions {
   readonly method?: 'pages' | 'vacuum';
   readonly note?: string;
@@ -140,6 +152,8 @@ export interface CreateBackupOptions {
   readonly verify?: boolean;
   /** A partial backup: only these tables (and the selected rows). */
   readonly tables?: TableSelection;
+  /** Budget for evaluating the filters of a partial backup in the sandbox. */
+  readonly budget?: SandboxBudget;
 }
 
 /**
@@ -233,6 +247,8 @@ export interface UploadOptions {
   readonly note?: string;
   /** Limit for running a `.sql` dump, default 30 000 ms. */
   readonly sqlTimeoutMs?: number;
+  /** Budget for checking the file in the sandbox (and replaying a `.sql` one, with `sqlTimeoutMs`). */
+  readonly budget?: SandboxBudget;
 }
 
 export interface VerifyReport {
@@ -312,7 +328,11 @@ export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok
 /** Called by the worker with job progress; proxied by Comlink. */
 export type ProgressListener = (progress: Progress) => void;
 
-/** The live-database methods the worker exposes. Each resolves with a Result; the client unwraps it. */
+// Wire verbs mirror the client: a method on `vault` keeps its name (`exec`, `download`); a method on
+// `vault.<group>` is `<group><Method>` (`vault.backup.verify` -> `backupVerify`,
+// `vault.retention.set` -> `retentionSet`). One interface per client namespace.
+
+/** `vault.*`: the live database. Each resolves with a Result; the client unwraps it. */
 export interface CoreApi {
   /**
    * `hadData`, called once the worker holds the vault's lock and only when the store is empty and no
@@ -328,12 +348,12 @@ export interface CoreApi {
   /** `force`: close even when the final save fails (unsaved changes are then lost). */
   close(options?: { readonly force?: boolean }): Promise<Result<void>>;
   /** The live database as a file; works even when the store is gone (a last-chance download). */
-  liveDownload(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
+  download(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
   /** Subscribes `listener` to failed saves. */
-  liveOnSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
+  onSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
 }
 
-/** The backup catalog: jobs, list, history, drop, restore. */
+/** `vault.backup.*`: backup jobs, the catalog, restore, portable files, verification. */
 export interface BackupApi {
   backupCreate(options: CreateBackupOptions, onProgress?: ProgressListener): Promise<Result<{ backupId: string }>>;
   backupStatus(backupId: string): Promise<Result<BackupStatus>>;
@@ -343,25 +363,25 @@ export interface BackupApi {
   backupHistory(): Promise<Result<JobRecord[]>>;
   backupDrop(backupId: string): Promise<Result<void>>;
   backupRestore(options: RestoreOptions): Promise<Result<RestoreResult>>;
-}
-
-/** Portable files: download, upload, inspect. */
-export interface PortableApi {
   backupDownload(backupId: string, options: DownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
   backupUpload(blob: Blob, options: UploadOptions): Promise<Result<{ backupId: string; encrypted: boolean }>>;
   backupInspect(target: string | Blob, options: { passphrase?: string }): Promise<Result<InspectResult>>;
+  backupVerify(backupId: string): Promise<Result<VerifyReport>>;
 }
 
-/** Verification, retention and schedules. */
-export interface CareApi {
-  backupVerify(backupId: string): Promise<Result<VerifyReport>>;
-  setRetention(policy: RetentionPolicy): Promise<Result<void>>;
-  getRetention(): Promise<Result<RetentionPolicy>>;
-  applyRetention(options: { dryRun?: boolean }): Promise<Result<RetentionResult>>;
+/** `vault.retention.*`: the retention policy. */
+export interface RetentionApi {
+  retentionSet(policy: RetentionPolicy): Promise<Result<void>>;
+  retentionGet(): Promise<Result<RetentionPolicy>>;
+  retentionApply(options: { dryRun?: boolean }): Promise<Result<RetentionResult>>;
+}
+
+/** `vault.schedule.*`: backups on a schedule. */
+export interface ScheduleApi {
   scheduleSet(spec: ScheduleSpec, options: ScheduleOptions): Promise<Result<ScheduleInfo>>;
   scheduleList(): Promise<Result<ScheduleInfo[]>>;
   scheduleRemove(id: string): Promise<Result<void>>;
 }
 
 /** Everything the worker serves. */
-export type WorkerApi = CoreApi & BackupApi & PortableApi & CareApi;
+export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi;

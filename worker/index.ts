@@ -4,6 +4,6 @@
  */
 import { expose } from 'comlink';
 import { createService } from './service';
-import { defaultWasmUrl } from './wasm-url';
+import { defaultWasmUrl } from './engine/wasm-url';
 
 expose(createService({ defaultWasmUrl }));

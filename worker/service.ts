@@ -5,22 +5,29 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
-import type { BackupApi, CareApi, CoreApi, OpenOptions, PortableApi, Result, SqlParams, StorageReport, VaultInfo } from '../src/protocol';
+import type { BackupApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite } from './engine/sqlite';
-import { BackupJobs } from './jobs/backup-jobs';
+import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
 import type { Clock } from './jobs/clock';
+import { VaultContext } from './jobs/context';
 import { LiveDatabase } from './jobs/live-database';
 import { liveFile } from './jobs/live-export';
+import { downloadBackup, inspectBackup, uploadBackup } from './jobs/portable';
+import { restoreBackup } from './jobs/restore';
+import { applyRetention, loadPolicy, savePolicy } from './jobs/retention';
+import { runScheduled } from './jobs/scheduled-run';
+import { verifyBackup } from './jobs/verify';
 import { acquireLock } from './lock';
-import { ChunkStore } from './store/chunk-store';
+import { VaultStore } from './store/vault-store';
 import { LIVE_HEAD } from './store/schema';
 import { checkName, checkParams, checkSql, optionalInteger } from './validate';
 
 interface OpenVault {
   readonly name: string;
-  readonly store: ChunkStore;
+  readonly store: VaultStore;
   readonly live: LiveDatabase;
-  readonly jobs: BackupJobs;
+  /** What the jobs run over: the parts, the runner, the schedules, the write gate. */
+  readonly context: VaultContext;
   readonly release: () => void;
 }
 
@@ -48,8 +55,8 @@ async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
   }
 }
 
-/** The worker's methods: the live database, the backup catalog, portable files, and care (verify, retention, schedules). */
-export type Service = CoreApi & BackupApi & PortableApi & CareApi;
+/** The worker's methods, one group per client namespace (see src/protocol.ts). */
+export type Service = WorkerApi;
 
 /** What a call needs: `write` refuses once the store stopped serving; `read` still works then. */
 type Need = 'write' | 'read';
@@ -94,9 +101,9 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     const lockTimeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 3_600_000) ?? 0;
     const sql = await loadSqlite(options.wasmUrl ?? serviceOptions.defaultWasmUrl);
     const release = await acquireLock(name, lockTimeoutMs);
-    let store: ChunkStore | undefined;
+    let store: VaultStore | undefined;
     try {
-      store = await ChunkStore.open(name);
+      store = await VaultStore.open(name);
       // Decided now that the lock is held: a deleteVault this open waited for has left its tombstone.
       const deleted = !store.head(LIVE_HEAD) && (await wasDeleted(name).catch(() => false));
       if (!store.head(LIVE_HEAD) && !deleted && (await hadData?.()) === true) {
@@ -108,8 +115,8 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         );
       }
       const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs);
-      const jobs = await BackupJobs.start({ name, store, live, sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) });
-      vault = { name, store, live, jobs, release };
+      const context = await VaultContext.start({ name, store, live, engine: sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) }, runScheduled);
+      vault = { name, store, live, context, release };
       if (!store.head(LIVE_HEAD)) await live.save();
       if (deleted) await clearDeletion(name).catch(() => undefined); // honoured once: a later loss is reported
       await store.collectGarbage();
@@ -146,7 +153,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         }
       }
       try {
-        await v.jobs.stop();
+        await v.context.stop();
         v.live.stop();
         // A job that ended meanwhile (a table restore) saved its own work; this is a last check.
         if (v.live.isDirty && !v.store.stoppedBy && !force) await v.live.save();
@@ -184,23 +191,29 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
    * Runs SQL on the live connection once no restore is swapping it, then notes the write for the
    * autosave (`exec` always counts as a write; `query` only when it changed rows).
    */
-  const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault) => T, isWrite: boolean): Promise<T> => {
-    const v = need(isWrite ? 'write' : 'read');
+  const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault, beforeWrite: () => void) => T, isExec: boolean): Promise<T> => {
+    const v = need(isExec ? 'write' : 'read');
     checkSql(sql);
     checkParams(params);
-    await v.jobs.writeGate();
+    await v.context.writeGate();
     // close() may have begun while this call waited: it was not served, so it is not lost.
     if (closing !== undefined || vault !== v) throw closed();
     const stopped = v.store.stoppedBy;
     if (stopped) {
-      if (isWrite) throw stopped;
-      // The store is gone: reads only, so nothing is acknowledged that could not be saved.
-      return v.live.conn.readOnly(() => body(v));
+      if (isExec) throw stopped;
+      // The store is gone: reads only, so nothing is acknowledged that could not be saved. A
+      // statement SQLite compiles to a write is refused before it runs.
+      return body(v, () => {
+        throw stopped;
+      });
     }
+    let wrote = isExec;
     try {
-      return body(v);
+      return body(v, () => {
+        wrote = true;
+      });
     } finally {
-      v.live.noteWrite(isWrite);
+      if (wrote) v.live.noteWrite();
     }
   };
 
@@ -212,16 +225,16 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         return opening;
       }),
     exec: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.exec(sql, params), true)),
-    query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.query(sql, params), false)),
+    query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v, beforeWrite) => v.live.conn.query(sql, params, beforeWrite), false)),
     flush: () => result(() => need().live.save()),
     info: () => result(() => info(need('read'))),
     storage: () => result(storage),
     close: (options) => result(() => close(options ?? {})),
-    liveDownload: (options) => result(() => {
+    download: (options) => result(() => {
       const v = need('read');
       return liveFile(v.name, v.live.conn, options ?? {});
     }),
-    liveOnSaveError: (listener) =>
+    onSaveError: (listener) =>
       result(() => {
         if (typeof listener !== 'function') throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'onSaveError takes a function.', {});
         need('read').live.onSaveError((event) => {
@@ -229,47 +242,47 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
           Promise.resolve(listener(event)).catch(() => undefined);
         });
       }),
-    ...bindJobs(need),
-    ...bindPortable(need),
-    ...bindCare(need),
+    ...bindBackup(need),
+    ...bindRetention(need),
+    ...bindSchedule(need),
   };
 }
 
-/** Verification, retention and schedules. */
-function bindCare(need: () => OpenVault): CareApi {
-  const care = () => need().jobs.care;
+/** `vault.backup.*`: each verb one call into its job module, over the open vault's context. */
+function bindBackup(need: () => OpenVault): BackupApi {
+  const context = () => need().context;
   return {
-    backupVerify: (backupId) => result(() => care().verify(backupId)),
-    setRetention: (policy) => result(() => care().setRetention(policy)),
-    getRetention: () => result(() => care().getRetention()),
-    applyRetention: (options) => result(() => care().applyRetention(options)),
-    scheduleSet: (spec, options) => result(() => care().scheduleSet(spec, options)),
-    scheduleList: () => result(() => care().scheduleList()),
-    scheduleRemove: (id) => result(() => care().scheduleRemove(id)),
+    backupCreate: (options, onProgress) => result(() => createBackup(context(), options ?? {}, onProgress)),
+    backupStatus: (backupId) => result(() => backupStatus(context(), backupId)),
+    backupWait: (backupId) => result(() => waitBackup(context(), backupId)),
+    backupCancel: (backupId) => result(() => cancelBackup(context(), backupId)),
+    backupList: () => result(() => listBackups(context())),
+    backupHistory: () => result(() => jobHistory(context())),
+    backupDrop: (backupId) => result(() => dropBackup(context(), backupId)),
+    backupRestore: (options) => result(() => restoreBackup(context(), options)),
+    backupDownload: (backupId, options) => result(() => downloadBackup(context(), backupId, options ?? {})),
+    backupUpload: (blob, options) => result(() => uploadBackup(context(), blob, options ?? {})),
+    backupInspect: (target, options) => result(() => inspectBackup(context(), target, options ?? {})),
+    backupVerify: (backupId) => result(() => verifyBackup(context(), backupId)),
   };
 }
 
-/** Download, upload and inspect. */
-function bindPortable(need: () => OpenVault): PortableApi {
-  const portable = () => need().jobs.portable;
+/** `vault.retention.*`. */
+function bindRetention(need: () => OpenVault): RetentionApi {
+  const context = () => need().context;
   return {
-    backupDownload: (backupId, options) => result(() => portable().download(backupId, options ?? {})),
-    backupUpload: (blob, options) => result(() => portable().upload(blob, options ?? {})),
-    backupInspect: (target, options) => result(() => portable().inspect(target, options ?? {})),
+    retentionSet: (policy) => result(() => savePolicy(context(), policy)),
+    retentionGet: () => result(() => loadPolicy(context())),
+    retentionApply: (options) => result(() => applyRetention(context(), options ?? {})),
   };
 }
 
-/** The backup and schedule methods, each a thin validated call into the job runner. */
-function bindJobs(need: () => OpenVault): BackupApi {
-  const jobs = () => need().jobs;
+/** `vault.schedule.*`: the context's scheduler. */
+function bindSchedule(need: () => OpenVault): ScheduleApi {
+  const schedules = () => need().context.schedules;
   return {
-    backupCreate: (options, onProgress) => result(() => jobs().create(options ?? {}, onProgress)),
-    backupStatus: (backupId) => result(() => jobs().status(backupId)),
-    backupWait: (backupId) => result(() => jobs().wait(backupId)),
-    backupCancel: (backupId) => result(() => jobs().cancel(backupId)),
-    backupList: () => result(() => jobs().list()),
-    backupHistory: () => result(() => jobs().history()),
-    backupDrop: (backupId) => result(() => jobs().drop(backupId)),
-    backupRestore: (options) => result(() => jobs().restore(options)),
+    scheduleSet: (spec, options) => result(() => schedules().set(spec, options)),
+    scheduleList: () => result(() => schedules().list()),
+    scheduleRemove: (id) => result(() => schedules().remove(id)),
   };
 }

@@ -12,7 +12,6 @@ function invalid(what: string, expected: string, got: unknown): PagevaultError {
 
 /** A database name: 1-128 characters, no control characters. */
 export function checkName(value: unknown, what: string): string {
-  // eslint-disable-next-line no-control-regex
   if (typeof value !== 'string' || value.length < 1 || value.length > 128 || /[\u0000-\u001f]/.test(value)) {
     throw invalid(what, 'a string of 1-128 printable characters', value);
   }

@@ -77,7 +77,9 @@ export function passRows(pass) {
     rows.push(row(`6 restore (${label})`, ms(pass.restore.ms), `naive ${ms(b.naiveRestore.totalMs)}`, `${(pass.restore.ms / b.naiveRestore.totalMs).toFixed(2)}x`, '<= 1.2x', pass.restore.ms <= 1.2 * b.naiveRestore.totalMs));
     if (native?.sqlite?.available) rows.push(row(`6 native sqlite3 .restore + integrity_check`, ms(native.sqlite.restoreMs), '(reference)', `${(pass.restore.ms / native.sqlite.restoreMs).toFixed(1)}x`, '', null));
   }
-  for (const [key, title] of [['cold', '3 cold'], ['save', '1 save'], ['warm', '2 warm'], ['download', '4 download'], ['incremental', '5 incremental'], ['restore', '6 restore']]) {
+  if (pass.verify) rows.push(row(`6b verify (${label})`, ms(pass.verify.ms), '', '', '', null));
+  if (pass.upload) rows.push(row(`6c upload of the .sqlite (${label})`, ms(pass.upload.ms), '', '', '', null));
+  for (const [key, title] of [['cold', '3 cold'], ['save', '1 save'], ['warm', '2 warm'], ['download', '4 download'], ['incremental', '5 incremental'], ['restore', '6 restore'], ['verify', '6b verify'], ['upload', '6c upload']]) {
     const r = pass[key]?.responsiveness;
     if (!r) continue;
     rows.push(row(`7 responsiveness during ${title}`, `p50 ${ms(r.p50Ms)}, p95 ${ms(r.p95Ms)}, max ${ms(r.maxMs)}; ${r.longTasks} long tasks`, `${r.pings} pings`, '', 'p95 < 100 ms, 0 long tasks', r.p95Ms < 100 && r.longTasks === 0));

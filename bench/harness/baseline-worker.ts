@@ -14,12 +14,12 @@ import type { Database } from 'sql.js';
 import { compressChunk, decompressChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
 import { PageCopy } from '../../worker/engine/page-copy';
-import { loadSqlite, tableCounts } from '../../worker/engine/sqlite';
+import { loadSqlJs, tableCounts } from '../../worker/engine/sqlite';
 import { readImage } from '../../worker/jobs/chunk-io';
 import { CHUNK_SIZE, loadFingerprint, splitImage } from '../../worker/jobs/image';
-import { ChunkStore } from '../../worker/store/chunk-store';
+import { VaultStore } from '../../worker/store/vault-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
-import { defaultWasmUrl } from '../../worker/wasm-url';
+import { defaultWasmUrl } from '../../worker/engine/wasm-url';
 
 const NAIVE_DB = 'pagevault-bench-naive';
 
@@ -70,8 +70,8 @@ const putOne = (key: string, value: () => unknown): Promise<number> => putMany([
 const api = {
   /** Opens the vault's saved image (read-only) in a private sql.js connection. */
   async load(name: string): Promise<{ sizeBytes: number; readMs: number }> {
-    const sql = await loadSqlite(defaultWasmUrl);
-    const store = await ChunkStore.open(name);
+    const sql = await loadSqlJs(defaultWasmUrl);
+    const store = await VaultStore.open(name);
     try {
       const head = store.head(LIVE_HEAD);
       if (!head) throw new Error(`baseline worker: vault ${name} has no saved head`);
@@ -113,7 +113,7 @@ const api = {
       for (const [i, c] of all.entries()) decompressChunk(c.codec, c.data, views[i]!.byteLength);
     });
     const putAllChunksMs = await putMany(all.map((c, i) => [`chunk-${i}`, () => c.data.slice()] as const), 128);
-    const sql = await loadSqlite(defaultWasmUrl);
+    const sql = await loadSqlJs(defaultWasmUrl);
     // The page copy of a `pages` backup, in its parts: pre-sized scratch, steps, export + table counts.
     const [copy, pageCopyStartMs] = time(() => new PageCopy(sql, need(), 1024));
     let pageCopyStepsMs: number;
@@ -177,7 +177,7 @@ const api = {
 
   /** The naive restore: read the gzip Blob, gunzip, open it, `PRAGMA integrity_check`. */
   async naiveRestore(): Promise<Record<string, number>> {
-    const sql = await loadSqlite(defaultWasmUrl);
+    const sql = await loadSqlJs(defaultWasmUrl);
     if (naiveGzip === undefined) throw new Error('baseline worker: call naiveSave() first');
     const started = performance.now();
     const idb = await naiveStore();

@@ -5,7 +5,7 @@
  *
  * Order of one pass: prepare (generate, never saved) -> 3 cold backup + download -> flush ->
  * baselines -> 1 save of one-row changes -> 2 warm pages backup -> 4 warm download ->
- * 5 incremental files -> 6 restore.
+ * 5 incremental files -> 6 restore -> 6b verify -> 6c upload.
  */
 import { wrap, type Remote } from 'comlink';
 import { isPagevaultError, openVault, type Vault } from '../../src/index';
@@ -192,6 +192,30 @@ export async function restore() {
     const { value, ms } = await timed(() => state.vault.backup.restore({ backupId: id }));
     const rows = await state.vault.query<{ n: number }>('SELECT count(*) AS n FROM doc');
     return { ms, docsAfter: rows[0]?.n ?? 0, undoBackup: value.previousBackupId !== undefined };
+  });
+}
+
+/** Scenario 6b: verification of the warm backup (read every chunk back, integrity_check in the sandbox). */
+export async function verify() {
+  const state = need();
+  if (!state.warmBackupId) throw new Error('bench: warmPagesBackup() first');
+  const id = state.warmBackupId;
+  return watched(async () => {
+    const { value, ms } = await timed(() => state.vault.backup.verify(id));
+    if (!value.ok) throw new Error(`bench: verification failed: ${value.reason ?? ''}`);
+    return { ms };
+  });
+}
+
+/** Scenario 6c: upload of the warm backup's `.sqlite` file (every check, in the sandbox, then stored). */
+export async function upload() {
+  const state = need();
+  if (!state.warmBackupId) throw new Error('bench: warmPagesBackup() first');
+  const { blob } = await state.vault.backup.download(state.warmBackupId, { format: 'sqlite' });
+  return watched(async () => {
+    const { value, ms } = await timed(() => state.vault.backup.upload(blob, { note: 'bench upload' }));
+    await state.vault.backup.drop(value.backupId);
+    return { ms, sizeBytes: blob.size };
   });
 }
 

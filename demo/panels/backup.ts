@@ -2,7 +2,7 @@
  * New backup: method, note, tables (a partial backup), verify; a live progress bar fed by
  * `onProgress`, and a cancel button. Encryption is chosen when a backup is downloaded.
  */
-import { isPagevaultError, type CreateBackupRequest, type Progress, type ProgressPhase, type TableSelection } from '../../src/index';
+import { ErrorCode, isPagevaultError, type CreateBackupRequest, type Progress, type ProgressPhase, type TableSelection } from '../../src/index';
 import type { App } from '../app';
 import { field, h, panel } from '../lib/dom';
 import { ProgressBar, StatusLine } from '../lib/feedback';
@@ -102,7 +102,7 @@ export function mountBackupPanel(root: HTMLElement, app: App): void {
       const cost = info.storedBytes === 0 ? 'every chunk was already stored, so it took no extra space' : `it added ${bytes(info.storedBytes)} of new chunks`;
       status.ok(`Backed up ${bytes(info.sizeBytes)}${info.partial ? ' (partial)' : ''} in ${duration(performance.now() - began)}: ${cost}${info.verifiedAt ? '; verified' : ''}.`);
     } catch (error) {
-      if (isPagevaultError(error) && error.code === 'CANCELLED') status.info('Backup cancelled; nothing was kept.');
+      if (isPagevaultError(error) && error.code === ErrorCode.CANCELLED) status.info('Backup cancelled; nothing was kept.');
       else status.error(error);
       progress.hide();
     } finally {

@@ -8,6 +8,7 @@ import type { App } from '../app';
 import { confirmAction } from '../lib/dialog';
 import { field, h, panel, table } from '../lib/dom';
 import { StatusLine, act } from '../lib/feedback';
+import { saveFile } from '../lib/save-file';
 import { backupName, bytes, duration, methodLabel, shortId, when } from '../lib/format';
 import { inspectView } from '../lib/inspect-view';
 import { restoreInto, restoreTables, restoreWithUndo } from '../lib/restore';
@@ -27,16 +28,6 @@ function verifiedLabel(b: BackupInfo): Node | string {
   if (b.verifyFailed) return h('span', { class: 'badge bad', title: b.verifyFailed }, 'failed');
   if (b.verifiedAt) return h('span', { class: 'badge good', title: `verified ${when(b.verifiedAt)}` }, `✓ ${when(b.verifiedAt)}`);
   return h('span', { class: 'muted' }, '—');
-}
-
-/** Saves a Blob as a file through a temporary object URL. */
-function save(blob: Blob, filename: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = h('a', { href: url, download: filename, hidden: true });
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 export function mountCatalogPanel(root: HTMLElement, app: App): void {
@@ -115,7 +106,7 @@ export function mountCatalogPanel(root: HTMLElement, app: App): void {
     const began = performance.now();
     const file = await act(el, status, () => vault.backup.download(id, opts));
     if (!file) return;
-    save(file.blob, file.filename);
+    saveFile(file.blob, file.filename);
     status.ok(`Downloaded ${file.filename} (${bytes(file.blob.size)}${opts.passphrase ? ', encrypted' : ''}${opts.since ? ', incremental' : ''}) in ${duration(performance.now() - began)}.`);
   };
 

@@ -2,10 +2,12 @@
  * Database picker: open or create a vault by name, see the stored ones, delete one.
  * Deleting closes the vault first, then removes its IndexedDB database.
  */
+import { ErrorCode, PagevaultError } from '../../src/index';
 import type { App } from '../app';
 import { confirmAction } from '../lib/dialog';
 import { field, h, panel } from '../lib/dom';
 import { StatusLine, act } from '../lib/feedback';
+import { saveFile } from '../lib/save-file';
 import { bytes, duration, when } from '../lib/format';
 
 /** How often the "saving…" line looks again while changes wait for the autosave. */
@@ -28,7 +30,7 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
       await app.open(name, acceptLoss ? { acceptLoss } : {});
       status.clear();
     } catch (error) {
-      if (status.error(error) !== 'STORAGE_LOST') return;
+      if (status.error(error) !== ErrorCode.STORAGE_LOST) return;
       // The browser cleared this vault's data: say so, and let the person choose to start anew.
       const fresh = h('button', { type: 'button' }, `Start "${name}" empty`);
       fresh.addEventListener('click', () => void open(name, fresh, true));
@@ -86,21 +88,32 @@ export function mountDatabasePanel(root: HTMLElement, app: App): void {
       status.ok(saved.chunksWritten === 0 ? 'Already saved: nothing changed.' : `Saved ${saved.chunksWritten} changed chunks (${bytes(saved.bytesWritten)}) in ${duration(saved.durationMs)}.`);
       void renderCurrent();
     });
+    // The live database from memory: works even when the browser took the store away.
+    const copyButton = h('button', { type: 'button', class: 'small' }, 'Download live copy');
+    copyButton.addEventListener('click', async () => {
+      const file = await act(copyButton, status, () => vault.download({ format: 'sqlite' }));
+      if (file) saveFile(file.blob, file.filename);
+    });
+    const saving = info?.saveError
+      ? `saving failed (${info.saveError.code}), retrying in ${duration(info.saveError.retryInMs)}`
+      : info?.dirty
+        ? 'unsaved changes, saving…'
+        : info?.savedAt
+          ? `saved ${when(info.savedAt)}`
+          : 'not saved yet';
     current.replaceChildren(
-      h(
-        'p',
-        {},
-        'Open: ',
-        h('strong', { 'data-testid': 'open-db' }, vault.name),
-        info ? ` · ${bytes(info.sizeBytes)} · ${info.dirty ? 'unsaved changes, saving…' : info.savedAt ? `saved ${when(info.savedAt)}` : 'not saved yet'}` : '',
-      ),
-      h('span', { class: 'row-actions' }, saveButton, closeButton),
+      h('p', {}, 'Open: ', h('strong', { 'data-testid': 'open-db' }, vault.name), info ? ` · ${bytes(info.sizeBytes)} · ${saving}` : ''),
+      h('span', { class: 'row-actions' }, saveButton, copyButton, closeButton),
     );
     // While changes wait for the autosave, look again shortly so "saving…" turns into "saved".
     if (info?.dirty) setTimeout(() => void (app.vault === vault && renderCurrent()), DIRTY_POLL_MS);
   };
 
-  app.on('vault', () => void renderCurrent().then(renderList));
+  app.on('vault', () => {
+    // A failed save is reported as it happens (the autosave keeps retrying with backoff).
+    app.vault?.onSaveError((event) => status.error(new PagevaultError(event.code, event.message), 'Saving failed'));
+    void renderCurrent().then(renderList);
+  });
   app.on('data', () => void renderCurrent());
   app.on('databases', () => void renderList());
   root.append(form, current, h('h3', {}, 'Stored in this browser'), list, status.element);

@@ -66,7 +66,7 @@ export function mountRetentionPanel(root: HTMLElement, app: App): void {
     const vault = app.vault;
     outcome.replaceChildren();
     if (!vault) return;
-    const stored = await act(null, status, () => vault.backup.getRetention());
+    const stored = await act(null, status, () => vault.retention.get());
     if (!stored) return;
     for (const r of inputs) r.input.value = stored[r.key] === undefined ? '' : String(stored[r.key]);
     maxMb.value = stored.maxBytes === undefined ? '' : String(Math.round(stored.maxBytes / MB));
@@ -77,7 +77,7 @@ export function mountRetentionPanel(root: HTMLElement, app: App): void {
     const vault = app.vault;
     if (!vault) return;
     const done = await act(save, status, async () => {
-      await vault.backup.setRetention(policy());
+      await vault.retention.set(policy());
       return true;
     });
     if (done) status.ok('Policy saved. It runs after each scheduled backup.');
@@ -87,9 +87,9 @@ export function mountRetentionPanel(root: HTMLElement, app: App): void {
     const vault = app.vault;
     if (!vault) return undefined;
     const done = await act(button, status, async () => {
-      await vault.backup.setRetention(policy());
+      await vault.retention.set(policy());
       const backups = await vault.backup.list();
-      return { backups, result: await vault.backup.applyRetention({ dryRun }) };
+      return { backups, result: await vault.retention.apply({ dryRun }) };
     });
     if (!dryRun) app.emit('backups', 'jobs');
     if (!done) return undefined;

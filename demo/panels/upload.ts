@@ -2,6 +2,7 @@
  * Upload: pick or drop a file (pagevault archive, .sqlite, .sqlite.gz or .sql dump, told apart
  * by their bytes), inspect it, store it as a backup after every check, then restore it.
  */
+import { ErrorCode } from '../../src/index';
 import type { App } from '../app';
 import { field, h, panel } from '../lib/dom';
 import { StatusLine, act } from '../lib/feedback';
@@ -57,7 +58,7 @@ export function mountUploadPanel(root: HTMLElement, app: App): void {
     const vault = app.vault;
     if (!vault) return;
     if (!file) {
-      status.show('error', h('code', { class: 'code' }, 'INVALID_ARGUMENT'), ' Choose a file first.');
+      status.show('error', h('code', { class: 'code' }, ErrorCode.INVALID_ARGUMENT), ' Choose a file first.');
       return;
     }
     const picked = file;

@@ -21,8 +21,15 @@ const GZIP_HEADER_MIN_BYTES = 10;
 const GZIP_TRAILER_BYTES = 8; // CRC-32 then ISIZE, both little-endian u32
 const GZIP_RESERVED_FLAGS = 0xe0;
 
-/** Input is fed to the inflater in slices this big, so one push cannot expand past ~1032x of it. */
-const INFLATE_SLICE_BYTES = 16 * 1024;
+/**
+ * Input is fed to the inflater in slices; one slice expands to at most ~1032x its size. A slice is
+ * sized so that even a bomb's output cannot pass the cap by more than INFLATE_OVERSHOOT_BYTES:
+ * large while far from the cap, small near it (and before the content declared its size).
+ */
+const INFLATE_MAX_SLICE_BYTES = 64 * 1024;
+const INFLATE_MIN_SLICE_BYTES = 1024;
+const INFLATE_OVERSHOOT_BYTES = 2 * 1024 * 1024;
+const DEFLATE_MAX_RATIO = 1032;
 
 /** A streaming gzip writer: push plaintext, emit what it returns. */
 export interface GzipWriter {
@@ -83,19 +90,39 @@ function checkMemberHeader(source: Uint8Array): void {
   }
 }
 
+/** What `declared` of gunzipFirstMember reads: the first bytes of the output. */
+const DECLARED_HEAD_BYTES = 100;
+
 /**
  * Decompresses the first (and only allowed) member of a gzip file, at most `maxOutput` bytes.
+ * `declared`, given the first 100 output bytes (or all of a shorter output), may lower the cap to
+ * the size the content itself declares (a SQLite header's page size x page count), so a bomb
+ * stops as soon as it passes that, within one input slice.
  * @throws INVALID_BACKUP when it is not gzip, or has data after the first member.
  * @throws INTEGRITY when the deflate data is damaged or truncated, or the CRC-32 / ISIZE trailer does not match.
- * @throws LIMIT_EXCEEDED when the output would exceed `maxOutput`.
+ * @throws LIMIT_EXCEEDED when the output would exceed `maxOutput` or the declared size.
  * @example const image = gunzipFirstMember(bytes, 1 << 30);
  */
-export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8Array {
+export function gunzipFirstMember(source: Uint8Array, maxOutput: number, declared?: (head: Uint8Array) => number | undefined): Uint8Array {
   checkMemberHeader(source);
   const parts: Uint8Array[] = [];
   let total = 0;
   let crc = 0;
   let memberEnd: number | undefined;
+  let limit = maxOutput;
+  let narrowed = declared === undefined;
+  const narrow = () => {
+    narrowed = true;
+    const head = new Uint8Array(Math.min(total, DECLARED_HEAD_BYTES));
+    let at = 0;
+    for (const part of parts) {
+      if (at >= head.length) break;
+      head.set(part.subarray(0, head.length - at), at);
+      at += Math.min(part.length, head.length - at);
+    }
+    const size = declared?.(head);
+    if (size !== undefined && size < limit) limit = size;
+  };
   const gunzip = new Gunzip();
   gunzip.ondata = (chunk) => {
     if (memberEnd !== undefined) {
@@ -103,8 +130,13 @@ export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8A
       return;
     }
     total += chunk.length;
-    if (total > maxOutput) {
-      throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The gzip file expands to more than ${maxOutput} bytes.`, { maxOutput });
+    if (!narrowed && total >= DECLARED_HEAD_BYTES) {
+      parts.push(chunk.subarray(0, DECLARED_HEAD_BYTES));
+      narrow();
+      parts.pop();
+    }
+    if (total > limit) {
+      throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The gzip file expands to more than ${limit} bytes${limit < maxOutput ? ', the size its content declares' : ''}.`, { maxOutput: limit });
     }
     if (chunk.length > 0) {
       crc = crc32(chunk, crc);
@@ -115,9 +147,12 @@ export function gunzipFirstMember(source: Uint8Array, maxOutput: number): Uint8A
     memberEnd = offset;
   };
   try {
-    for (let at = 0; at < source.length; at += INFLATE_SLICE_BYTES) {
-      const end = Math.min(source.length, at + INFLATE_SLICE_BYTES);
+    for (let at = 0; at < source.length; ) {
+      const room = narrowed ? limit - total + INFLATE_OVERSHOOT_BYTES : 0;
+      const slice = Math.min(INFLATE_MAX_SLICE_BYTES, Math.max(INFLATE_MIN_SLICE_BYTES, Math.floor(room / DEFLATE_MAX_RATIO)));
+      const end = Math.min(source.length, at + slice);
       gunzip.push(source.subarray(at, end), end === source.length);
+      at = end;
       if (memberEnd !== undefined) break;
     }
   } catch (error) {

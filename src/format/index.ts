@@ -4,7 +4,7 @@
  */
 export { Sha256, sha256, sha256Hex, toHex, fromHex, isSha256Hex } from './sha256';
 export { compressChunk, decompressChunk, DEFAULT_DEFLATE_LEVEL } from './codec';
-export type { ChunkCodec, StoredChunk } from './codec';
+export type { ChunkCodec, StoredChunk, StoredForm } from './codec';
 export { parseSqliteHeader, isSqliteMagic, SQLITE_HEADER_BYTES } from './sqlite-header';
 export type { SqliteHeader, SqliteTextEncoding } from './sqlite-header';
 export { detectKind, DETECT_BYTES } from './detect';

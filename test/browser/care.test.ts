@@ -151,18 +151,19 @@ describe('retention', () => {
 
     vault = await open(name);
     expect((await vault.backup.verify('bk-2026-01-03')).ok).toBe(true); // the newest verified full backup is kept whatever the policy
-    await vault.backup.setRetention({ keepLast: 2, keepWeekly: 2 });
-    expect(await vault.backup.getRetention()).toEqual({ keepLast: 2, keepWeekly: 2 });
-    await rejectsWith(vault.backup.setRetention({ keepDays: 3 } as never), 'INVALID_ARGUMENT');
+    await vault.retention.set({ keepLast: 2, keepWeekly: 2 });
+    expect(await vault.retention.get()).toEqual({ keepLast: 2, keepWeekly: 2 });
+    expect(await vault.backup.getRetention()).toEqual({ keepLast: 2, keepWeekly: 2 }); // the older name, kept as an alias
+    await rejectsWith(vault.retention.set({ keepDays: 3 } as never), 'INVALID_ARGUMENT');
 
-    const dry = await vault.backup.applyRetention({ dryRun: true });
+    const dry = await vault.retention.apply({ dryRun: true });
     // Last 2: 01-30, 01-29. ISO weeks: 2026-W05 (01-26..02-01) -> 01-30, 2026-W04 (01-19..01-25) -> 01-25.
     const keep = ['bk-2026-01-30', 'bk-2026-01-29', 'bk-2026-01-25', 'bk-2026-01-03'];
     expect(dry.kept.map((d) => d.backupId)).toEqual(keep);
     expect(dry.removed).toHaveLength(26);
     expect((await vault.backup.list()).length).toBe(30); // a dry run deletes nothing
 
-    const applied = await vault.backup.applyRetention();
+    const applied = await vault.retention.apply();
     expect(applied).toEqual(dry);
     expect((await vault.backup.list()).map((b) => b.backupId)).toEqual(keep);
     expect((await vault.backup.history()).find((j) => j.kind === 'retention')?.state).toBe('succeeded');
@@ -181,7 +182,7 @@ describe('schedules', () => {
     await fillRows(vault, 200);
     const manual = await vault.backup.create();
     await vault.backup.wait(manual.backupId);
-    await vault.backup.setRetention({ keepLast: 1 });
+    await vault.retention.set({ keepLast: 1 });
     // A local time an hour ago: today's slot has passed, the next one is ~23 hours away.
     const anHourAgo = new Date(Date.now() - 3_600_000);
     const dailyAt = `${String(anHourAgo.getHours()).padStart(2, '0')}:${String(anHourAgo.getMinutes()).padStart(2, '0')}`;

@@ -47,7 +47,7 @@ describe('concurrent saves, backups, cancels, drops and retention', () => {
     const vault = await open(name, { autosaveMs: 5 });
     await vault.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)');
     await fillRows(vault, 2_000, 200);
-    await vault.backup.setRetention({ keepLast: 3 });
+    await vault.retention.set({ keepLast: 3 });
     const acknowledged: number[] = [];
     const pending: Promise<unknown>[] = [];
     const cancelledIds: string[] = [];
@@ -68,7 +68,7 @@ describe('concurrent saves, backups, cancels, drops and retention', () => {
         const [older] = (await vault.backup.list()).slice(-1);
         if (older) pending.push(vault.backup.drop(older.backupId).catch((error: { code?: string }) => expect([ErrorCode.BUSY, ErrorCode.NOT_FOUND]).toContain(error.code)));
       }
-      if (round % 5 === 4) pending.push(vault.backup.applyRetention());
+      if (round % 5 === 4) pending.push(vault.retention.apply());
       pending.push(vault.flush().catch((error: { code?: string }) => expect(error.code).toBe(ErrorCode.BUSY)));
       await sleep(round % 3);
     }

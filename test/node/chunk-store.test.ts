@@ -1,7 +1,8 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { ChunkStore } from '../../worker/store/chunk-store';
-import type { Manifest, StoredChunk } from '../../worker/store/schema';
+import { VaultStore } from '../../worker/store/vault-store';
+import type { StoredChunk } from '../../src/format/codec';
+import type { Manifest } from '../../worker/store/schema';
 
 const chunk = (key: string): StoredChunk => ({ key, codec: 'raw', size: 4, data: new Uint8Array([1, 2, 3, 4]) });
 const manifest = (...chunks: string[]): Manifest => ({ pageSize: 4, pageCount: chunks.length, sizeBytes: 4 * chunks.length, chunkSize: 4, chunks });
@@ -13,7 +14,7 @@ const backup = (id: string, m: Manifest) => ({
 
 describe('the chunk store (fake-indexeddb)', () => {
   it('deletes a chunk in the same commit that drops its last reference, and only then', async () => {
-    const store = await ChunkStore.open(`refs-${Math.random()}`);
+    const store = await VaultStore.open(`refs-${Math.random()}`);
     await store.commit({ chunks: [chunk('a'), chunk('b')], heads: new Map([['live', head(manifest('a', 'b'))]]) });
     await store.commit({ backups: new Map([['bk1', backup('bk1', manifest('a', 'b'))]]) });
     await store.commit({ chunks: [chunk('c')], heads: new Map([['live', head(manifest('a', 'c'))]]) });
@@ -26,13 +27,13 @@ describe('the chunk store (fake-indexeddb)', () => {
 
   it('keeps staged chunks until the job commits or releases them', async () => {
     const name = `staging-${Math.random()}`;
-    const store = await ChunkStore.open(name);
+    const store = await VaultStore.open(name);
     const staged = await store.stage('job1', ['x', 'y'], [chunk('x')]);
     expect(staged.missing).toEqual(['y']);
     expect(store.hasChunk('x')).toBe(true);
     store.close();
     // A new worker sees the staging record and can release it.
-    const again = await ChunkStore.open(name);
+    const again = await VaultStore.open(name);
     expect(again.stagingRecords().map((s) => s.jobId)).toEqual(['job1']);
     await again.commit({ releaseStaging: ['job1'] });
     expect(again.hasChunk('x')).toBe(false);
@@ -41,10 +42,10 @@ describe('the chunk store (fake-indexeddb)', () => {
 
   it('reloads heads, backups and reference counts from IndexedDB', async () => {
     const name = `reload-${Math.random()}`;
-    const store = await ChunkStore.open(name);
+    const store = await VaultStore.open(name);
     await store.commit({ chunks: [chunk('a')], heads: new Map([['live', head(manifest('a'))]]), backups: new Map([['bk', backup('bk', manifest('a'))]]) });
     store.close();
-    const again = await ChunkStore.open(name);
+    const again = await VaultStore.open(name);
     expect(again.head()?.manifest.chunks).toEqual(['a']);
     expect(again.listBackups().map((b) => b.info.backupId)).toEqual(['bk']);
     await again.commit({ heads: new Map([['live', null]]) });

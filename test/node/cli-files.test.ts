@@ -5,19 +5,19 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rolldown } from 'rolldown';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/pagevault';
 import { fsError } from '../../bin/fs-errors';
+import { bundleCli } from './cli-bundle';
 import { makeDatabase } from './format-fixtures';
 
 const SQLITE3 = '/usr/bin/sqlite3';
-const ROOT = join(__dirname, '..', '..');
 let dir: string;
 let bundle: string;
+let removeBundle: () => Promise<void>;
 const path = (name: string): string => join(dir, name);
 const mode = async (p: string): Promise<number> => (await stat(p)).mode & 0o777;
 const leftovers = async (): Promise<string[]> => (await readdir(dir)).filter((n) => n.endsWith('.tmp'));
@@ -40,17 +40,11 @@ beforeAll(async () => {
   await writeFile(path('pass-nfd.txt'), 'caf\u00e9 passphrase'.normalize('NFD'));
   expect((await cli('create', path('app.sqlite'), '-o', path('plain.pvault'))).code).toBe(0);
   expect((await cli('create', path('app.sqlite'), '-o', path('enc.pvault'), '--passphrase-file', path('pass.txt'), '--note', 'the ledger'))).toMatchObject({ code: 0 });
-  // The launcher, bundled as `npm run build:cli` does, for the child-process cases (inside node_modules so sql.js resolves).
-  const outDir = join(ROOT, 'node_modules', '.cache', 'pagevault-cli-test');
-  await mkdir(outDir, { recursive: true });
-  bundle = join(outDir, `cli-${process.pid}.mjs`);
-  const build = await rolldown({ input: join(ROOT, 'bin/cli.ts'), platform: 'node', external: (id) => id.startsWith('node:') || id === 'sql.js', logLevel: 'silent' });
-  await build.write({ file: bundle, format: 'es', codeSplitting: false });
-  await build.close();
+  ({ bundle, remove: removeBundle } = await bundleCli('files'));
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  await rm(bundle, { force: true });
+  await removeBundle();
 });
 
 describe('output files', () => {
@@ -172,7 +166,8 @@ describe('encryption is visible', () => {
     const full = (await cli('inspect', path('enc.pvault'), '--passphrase-file', path('pass-nfd.txt'), '--json')).json();
     expect(full).toMatchObject({ encrypted: true, note: 'the ledger' });
     expect(full['tables']).toContainEqual({ name: 'secret_ledger', rows: 0 });
-    expect(errorCode(await cli('inspect', path('enc.pvault'), '--passphrase-file', path('plain.pvault'), '--json'))).toBe('WRONG_PASSPHRASE');
+    await writeFile(path('wrong.txt'), 'not the passphrase\n');
+    expect(errorCode(await cli('inspect', path('enc.pvault'), '--passphrase-file', path('wrong.txt'), '--json'))).toBe('WRONG_PASSPHRASE');
   });
 });
 

@@ -1,13 +1,13 @@
-import initSqlJs from 'sql.js';
 import { describe, expect, it } from 'vitest';
-import { PageCopy, backupApi, vacuumCopy } from '../../worker/engine/page-copy';
-import { checkImage } from '../../worker/engine/scratch';
-import { SqliteConnection } from '../../worker/engine/sqlite';
+import { checkImage, loadSqlite, pageCopy, SqliteConnection, vacuumCopy } from '../../worker/engine';
+import { backupApi } from '../../worker/engine/page-copy';
+import { sqlJsOf } from '../../worker/engine/sqlite';
 
-const SQL = await initSqlJs();
+const engine = await loadSqlite();
+const SQL = sqlJsOf(engine);
 
 function sample(rows: number): SqliteConnection {
-  const conn = SqliteConnection.open(SQL);
+  const conn = SqliteConnection.open(engine);
   conn.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT); CREATE INDEX t_body ON t (body);');
   conn.exec(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < ${rows}) INSERT INTO t (body) SELECT hex(randomblob(60)) FROM c`);
   return conn;
@@ -22,9 +22,9 @@ describe('the sql.js engine', () => {
     expect(() => backupApi(SQL)).not.toThrow();
   });
 
-  it('copies a database page by page, carrying writes made between steps into the copy', () => {
+  it('copies a database page by page, carrying writes made between steps into the copy', async () => {
     const conn = sample(20_000);
-    const copy = new PageCopy(SQL, conn.handle, 64);
+    const copy = pageCopy(conn, 64);
     let steps = 0;
     try {
       while (copy.step() !== 'done') {
@@ -34,7 +34,7 @@ describe('the sql.js engine', () => {
       expect(steps).toBeGreaterThan(3);
       expect(Buffer.from(image).equals(Buffer.from(conn.exportImage()))).toBe(true);
       expect(tables).toEqual([{ name: 't', rows: 20_001 }]);
-      expect(checkImage(SQL, image).integrity).toBe('ok');
+      expect((await checkImage(engine, image)).check.integrity).toBe('ok');
     } finally {
       copy.close();
       conn.close();
@@ -43,7 +43,7 @@ describe('the sql.js engine', () => {
 
   it('waits (busy) instead of copying half of an open write transaction', () => {
     const conn = sample(2_000);
-    const copy = new PageCopy(SQL, conn.handle, 8);
+    const copy = pageCopy(conn, 8);
     try {
       conn.exec("BEGIN; INSERT INTO t (body) VALUES ('half');");
       expect(copy.step()).toBe('busy');
@@ -59,14 +59,14 @@ describe('the sql.js engine', () => {
   it('makes a compacted copy with VACUUM INTO that is smaller after deletes', () => {
     const conn = sample(20_000);
     conn.exec('DELETE FROM t WHERE id % 2 = 0');
-    const compact = vacuumCopy(SQL, conn.handle);
+    const compact = vacuumCopy(conn);
     expect(compact.image.byteLength).toBeLessThan(conn.exportImage().byteLength);
     expect(compact.tables).toEqual([{ name: 't', rows: 10_000 }]);
     conn.close();
   });
 
   it('binds positional parameters to each statement that has parameters', () => {
-    const conn = SqliteConnection.open(SQL);
+    const conn = SqliteConnection.open(engine);
     conn.exec('CREATE TABLE d (a, b)');
     conn.exec('BEGIN; INSERT INTO d VALUES (?, 1); INSERT INTO d VALUES (?, 2); COMMIT;', [7]);
     expect(conn.query('SELECT a, b FROM d ORDER BY b')).toEqual([{ a: 7, b: 1 }, { a: 7, b: 2 }]);
@@ -85,7 +85,7 @@ describe('the sql.js engine', () => {
     conn.close();
   });
 
-  it('refuses to check a 0-byte image as a database (NOT_SQLITE)', () => {
-    expect(() => checkImage(SQL, new Uint8Array(0))).toThrow(expect.objectContaining({ code: 'NOT_SQLITE' }));
+  it('refuses to check a 0-byte image as a database (NOT_SQLITE)', async () => {
+    await expect(checkImage(engine, new Uint8Array(0))).rejects.toMatchObject({ code: 'NOT_SQLITE' });
   });
 });

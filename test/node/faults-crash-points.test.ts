@@ -1,6 +1,6 @@
 /**
  * Every IndexedDB operation of a save, backups, uploads, a restore and a retention sweep, failed
- * and crashed in turn (FAULTS.md: "the worker is terminated at each await point"; SQLite's
+ * and crashed in turn (the worker is terminated at each await point, after SQLite's
  * I/O-error sweep). Operation N fails or the worker dies just before it, for N = 1, 2, ... until
  * the operation runs to its end untouched. After each:
  * - the vault on disk reads back as the state before or the state after, never a mix, and every

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
 import { SqliteConnection } from '../../worker/engine/sqlite';
-import { ChunkStore } from '../../worker/store/chunk-store';
+import { VaultStore } from '../../worker/store/vault-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
 import { installFaults } from '../support/faulty-idb';
 import { addRows, call, jobsIdle, openService, orphanChunks, readDisk, rows, settle, sqlJs } from '../support/vault-harness';
@@ -45,7 +45,7 @@ describe('one commit path', () => {
     await addRows(service, 40, 1);
     await call(service.flush());
     await call(service.close());
-    const store = await ChunkStore.open(name);
+    const store = await VaultStore.open(name);
     try {
       const head = store.head(LIVE_HEAD)!;
       const missing = 'f'.repeat(64);
@@ -257,7 +257,7 @@ describe('failed saves are retried and reported', () => {
     await call(service.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)'));
     await call(service.flush());
     const events: { code: string; attempts: number }[] = [];
-    await call(service.liveOnSaveError((event) => void events.push({ code: event.code, attempts: event.attempts })));
+    await call(service.onSaveError((event) => void events.push({ code: event.code, attempts: event.attempts })));
     faults.arm({ at: 1, effect: 'fail', kinds: ['commit'], error: 'QuotaExceededError' });
     await call(service.exec('INSERT INTO t VALUES (1)'));
     await waitFor(() => events.length > 0);
@@ -292,11 +292,12 @@ describe('when the store is gone', () => {
     const writingQuery = await service.query('INSERT INTO t VALUES (4)');
     expect(writingQuery.ok).toBe(false);
     expect(await ids(service)).toEqual([1, 2]);
-    const file = await call(service.liveDownload({ format: 'sqlite' }));
+    const file = await call(service.download({ format: 'sqlite' }));
     const image = new Uint8Array(await file.blob.arrayBuffer());
-    const copy = SqliteConnection.open(await sqlJs(), image);
+    const SQL = await sqlJs();
+    const copy = new SQL.Database(image);
     try {
-      expect(copy.query('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+      expect(copy.exec('SELECT id FROM t ORDER BY id')[0]?.values).toEqual([[1], [2]]);
     } finally {
       copy.close();
     }

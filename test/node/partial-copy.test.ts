@@ -1,8 +1,16 @@
-import initSqlJs, { type Database } from 'sql.js';
+import type { Database } from 'sql.js';
 import { describe, expect, it } from 'vitest';
-import { checkFilterText, replaceTables, TableCopy, type TablePlan } from '../../worker/engine/partial-copy';
+import { checkFilterText, loadSqlite, replaceTables, SqliteConnection } from '../../worker/engine';
+import { TableCopy, type TablePlan } from '../../worker/engine/partial-copy';
+import { databaseOf, sqlJsOf } from '../../worker/engine/sqlite';
 
-const SQL = await initSqlJs();
+const engine = await loadSqlite();
+const SQL = sqlJsOf(engine);
+
+/** A connection (what replaceTables takes) holding the same database as `db`. */
+function connectionOf(db: Database): SqliteConnection {
+  return SqliteConnection.open(engine, db.export());
+}
 const invalidArgument = expect.objectContaining({ code: 'INVALID_ARGUMENT' });
 
 function source(): Database {
@@ -80,7 +88,8 @@ describe('replacing tables of a live database from a backup image', () => {
   it('replaces only the named table, in one transaction, without cascading into other tables', () => {
     const backup = source();
     const image = backup.export();
-    const live = source();
+    const conn = connectionOf(source());
+    const live = databaseOf(conn);
     live.exec(`
       CREATE TABLE child (event_id INTEGER REFERENCES events (id) ON DELETE CASCADE);
       INSERT INTO child VALUES (1), (2);
@@ -88,7 +97,7 @@ describe('replacing tables of a live database from a backup image', () => {
       DELETE FROM audit; INSERT INTO events (at, kind, n) VALUES ('2026-04-01', 'later', 5);
       DELETE FROM plain;
     `);
-    const restored = replaceTables(SQL, live, image, ['events']);
+    const restored = replaceTables(conn, image, ['events']);
     expect(restored).toEqual([{ name: 'events', rows: 3 }]);
     expect(rows(live, 'SELECT id, kind FROM events ORDER BY id')).toEqual([[1, 'old'], [2, 'new'], [3, 'new']]);
     expect(rows(live, 'SELECT count(*) FROM plain')).toEqual([[0]]); // untouched
@@ -100,9 +109,10 @@ describe('replacing tables of a live database from a backup image', () => {
 
   it('leaves the target untouched when a table is not in the backup', () => {
     const image = source().export();
-    const live = source();
+    const conn = connectionOf(source());
+    const live = databaseOf(conn);
     live.exec("CREATE TABLE extra (v); INSERT INTO events (at) VALUES ('x')");
-    expect(() => replaceTables(SQL, live, image, ['events', 'extra'])).toThrow(invalidArgument);
+    expect(() => replaceTables(conn, image, ['events', 'extra'])).toThrow(invalidArgument);
     expect(rows(live, 'SELECT count(*) FROM events')).toEqual([[4]]);
   });
 });

@@ -2,7 +2,7 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import type { BackupInfo } from '../../src/protocol';
 import { checkPolicy, planRetention, type RetentionCandidate } from '../../worker/jobs/retention';
-import { ChunkStore } from '../../worker/store/chunk-store';
+import { VaultStore } from '../../worker/store/vault-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
 import { addRows, call, jobsIdle, openService, orphanChunks, readDisk } from '../support/vault-harness';
 
@@ -203,7 +203,7 @@ describe('retention through the worker service', () => {
     // Copies with made-up dates (the planner only reads what a backup is and when it was made),
     // written behind the closed vault's back, then the vault is opened again.
     await call(service.close());
-    const store = await ChunkStore.open('retention-groups');
+    const store = await VaultStore.open('retention-groups');
     const at = (day: number, hour: number) => Date.UTC(2026, 0, day, hour);
     const copies = new Map<string, { from: BackupInfo; createdAt: number; extra?: Partial<BackupInfo> }>([
       ['full-1', { from: full, createdAt: at(1, 2), extra: { verifiedAt: at(1, 3) } }],
@@ -225,9 +225,9 @@ describe('retention through the worker service', () => {
     store.close();
     service = await openService('retention-groups');
 
-    await call(service.setRetention({ keepLast: 1, keepDaily: 2 }));
-    const dry = await call(service.applyRetention({ dryRun: true }));
-    const applied = await call(service.applyRetention({}));
+    await call(service.retentionSet({ keepLast: 1, keepDaily: 2 }));
+    const dry = await call(service.retentionApply({ dryRun: true }));
+    const applied = await call(service.retentionApply({}));
     expect(applied).toEqual(dry);
     const kept = ['filtered-7', 'note-7', 'item-7', 'filtered-6', 'note-6', 'item-6', 'auto-5', 'upload-4', 'auto-3', 'full-3', 'upload-2', 'full-2', 'full-1'];
     expect(applied.kept.map((d) => d.backupId)).toEqual(kept);
@@ -256,7 +256,7 @@ describe('retention through the worker service', () => {
     /** Stored bytes of the chunks the listed backups reference and the live database does not. */
     const backupBytes = async (backupIds: readonly string[]) => {
       // A second connection reads what is stored now (the service's own store is not exposed).
-      const store = await ChunkStore.open('retention-bytes');
+      const store = await VaultStore.open('retention-bytes');
       try {
         const live = new Set(store.head(LIVE_HEAD)!.manifest.chunks);
         return await store.storedBytes(backupIds.flatMap((id) => store.backup(id)!.manifest.chunks).filter((key) => !live.has(key)));
@@ -270,19 +270,19 @@ describe('retention through the worker service', () => {
     expect(twoNewest).toBeGreaterThan(100_000); // each generation holds ~120 kB of incompressible text
 
     // Just under everything: the oldest goes, and only it.
-    await call(service.setRetention({ maxBytes: all - 1 }));
-    expect((await call(service.applyRetention({ dryRun: true }))).removed.map((d) => d.backupId)).toEqual([oldest]);
+    await call(service.retentionSet({ maxBytes: all - 1 }));
+    expect((await call(service.retentionApply({ dryRun: true }))).removed.map((d) => d.backupId)).toEqual([oldest]);
     // Exactly the two newest: the same; one byte less: the middle one goes too.
-    await call(service.setRetention({ maxBytes: twoNewest }));
-    const dry = await call(service.applyRetention({ dryRun: true }));
+    await call(service.retentionSet({ maxBytes: twoNewest }));
+    const dry = await call(service.retentionApply({ dryRun: true }));
     expect(dry.removed.map((d) => d.backupId)).toEqual([oldest]);
-    await call(service.setRetention({ maxBytes: twoNewest - 1 }));
-    expect((await call(service.applyRetention({ dryRun: true }))).removed.map((d) => d.backupId)).toEqual([middle, oldest]);
+    await call(service.retentionSet({ maxBytes: twoNewest - 1 }));
+    expect((await call(service.retentionApply({ dryRun: true }))).removed.map((d) => d.backupId)).toEqual([middle, oldest]);
 
     // Applied: what the store holds for backups beyond the live database now fits the bound.
-    await call(service.setRetention({ maxBytes: twoNewest }));
+    await call(service.retentionSet({ maxBytes: twoNewest }));
     const before = await readDisk('retention-bytes');
-    const applied = await call(service.applyRetention({}));
+    const applied = await call(service.retentionApply({}));
     expect(applied).toEqual(dry);
     await jobsIdle(service);
     const after = await readDisk('retention-bytes');

@@ -8,7 +8,7 @@ import { dumpSql, runSqlDump } from '../../worker/engine/sql-dump';
 
 const SQL = await initSqlJs();
 const pause = () => Promise.resolve();
-const limits = { timeoutMs: 30_000, maxBytes: 64 * 1024 * 1024 };
+const limits = { budget: { timeMs: 30_000, memoryBytes: 64 * 1024 * 1024 }, isolated: false };
 
 function sample() {
   const db = new SQL.Database();
@@ -70,11 +70,11 @@ describe('SQL dumps', () => {
 
   it('stops a dump that builds more than the size limit with LIMIT_EXCEEDED', async () => {
     const text = 'CREATE TABLE t (b);\n' + 'INSERT INTO t VALUES (zeroblob(100000));\n'.repeat(2000);
-    await expect(runSqlDump(SQL, text, { timeoutMs: 30_000, maxBytes: 10 * 1024 * 1024 }, pause)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    await expect(runSqlDump(SQL, text, { budget: { timeMs: 30_000, memoryBytes: 64 * 1024 * 1024 }, isolated: false, maxFileBytes: 10 * 1024 * 1024 }, pause)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
   });
 
   it('stops a dump that runs longer than the time limit with LIMIT_EXCEEDED', async () => {
     const text = 'CREATE TABLE t (b);\n' + "INSERT INTO t SELECT value FROM (WITH RECURSIVE c(value) AS (SELECT 1 UNION ALL SELECT value + 1 FROM c WHERE value < 2000) SELECT value FROM c);\n".repeat(1000);
-    await expect(runSqlDump(SQL, text, { timeoutMs: 1, maxBytes: 1e9 }, pause)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
+    await expect(runSqlDump(SQL, text, { budget: { timeMs: 1, memoryBytes: 1e9 }, isolated: false }, pause)).rejects.toMatchObject({ code: 'LIMIT_EXCEEDED' });
   });
 });

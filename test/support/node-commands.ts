@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import type { BrowserCommand } from 'vitest/node';
 import { main } from '../../bin/pagevault';
 
@@ -66,4 +66,31 @@ const sqlite3: BrowserCommand<[kind: 'sqlite' | 'sqlite.gz' | 'sql', base64: str
     return execFileSync('sqlite3', ['-json', db, sql], { encoding: 'utf8' });
   });
 
-export const nodeCommands = { pagevaultCli, sqlite3 };
+/** A database written by Debian's sqlite3 shell, in every upload format, and what the shell answers to `query` on it. */
+export interface ShellDatabase {
+  readonly sqlite: string;
+  readonly gz: string;
+  readonly sql: string;
+  /** `sqlite3 -json` output of the query. */
+  readonly answer: string;
+}
+
+/** Runs `script` in the sqlite3 shell on a new file; returns the file (no -wal beside it), gzip'd, its `.dump`, and an answer. */
+const sqlite3Make: BrowserCommand<[script: string, query: string]> = async (_ctx, script, query) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pv-shell-'));
+  const db = join(dir, 'shell.sqlite');
+  execFileSync('sqlite3', [db], { input: script });
+  try {
+    const bytes = readFileSync(db);
+    return {
+      sqlite: bytes.toString('base64'),
+      gz: gzipSync(bytes).toString('base64'),
+      sql: Buffer.from(execFileSync('sqlite3', [db, '.dump'], { maxBuffer: 1 << 28 })).toString('base64'),
+      answer: execFileSync('sqlite3', ['-json', db, query], { encoding: 'utf8', maxBuffer: 1 << 28 }),
+    } satisfies ShellDatabase;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+export const nodeCommands = { pagevaultCli, sqlite3, sqlite3Make };

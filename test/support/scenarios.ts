@@ -106,15 +106,15 @@ export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'a retention sweep',
     setup: async (service) => {
-      if (!service.applyRetention || !service.setRetention) throw new Error('retention is not served yet');
+      if (!service.retentionApply || !service.retentionSet) throw new Error('retention is not served yet');
       await baseline(service);
       await addRows(service, 100, 2);
       await backup(service, { method: 'vacuum' });
       await addRows(service, 100, 3);
       await backup(service, { method: 'vacuum' });
-      await call(service.setRetention({ keepLast: 1 }));
+      await call(service.retentionSet({ keepLast: 1 }));
       return {};
     },
-    run: (service) => call(service.applyRetention!({})),
+    run: (service) => call(service.retentionApply!({})),
   },
 ];

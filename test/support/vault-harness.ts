@@ -1,6 +1,6 @@
 /**
  * Driving the real worker service in Node (fake-indexeddb + sql.js's Node build), and reading
- * what IndexedDB holds behind its back, to check the invariants of ../../../shared/FAULTS.md.
+ * what IndexedDB holds behind its back, to check the promises of README.md "Reliability".
  */
 import { openDB } from 'idb';
 import initSqlJs, { type SqlJsStatic } from 'sql.js';
@@ -8,7 +8,7 @@ import { errorFromWire, isPagevaultError } from '../../src/errors';
 import type { Result, Row } from '../../src/protocol';
 import { readImage } from '../../worker/jobs/chunk-io';
 import { createService, type Service } from '../../worker/service';
-import { ChunkStore } from '../../worker/store/chunk-store';
+import { VaultStore } from '../../worker/store/vault-store';
 import { DB_PREFIX, LIVE_HEAD, type BackupRecord, type HeadRecord, type StagingRecord, type StoredJob } from '../../worker/store/schema';
 
 let sqlPromise: Promise<SqlJsStatic> | undefined;
@@ -141,7 +141,7 @@ export function orphanChunks(disk: DiskState, options: { staging: boolean } = { 
  */
 export async function diskSnapshot(name: string): Promise<string> {
   const SQL = await sqlJs();
-  const store = await ChunkStore.open(name);
+  const store = await VaultStore.open(name);
   try {
     const head = store.head(LIVE_HEAD);
     const live = head ? summarize(await readImage(store, head.manifest), SQL) : 'no head';

@@ -95,7 +95,7 @@ export class PageCopy {
   pagesDone = 0;
 
   constructor(
-    private readonly sql: SqlJsStatic,
+    sql: SqlJsStatic,
     private readonly source: Database,
     private readonly pagesPerStep: number,
   ) {

@@ -9,8 +9,9 @@
  *
  * Invariants:
  * - The source is only read: prepared SELECT statements, never ATTACH or writes.
- * - A filter is one expression: no `;`, parentheses balanced, so it cannot end the statement it
- *   is placed in or add another one.
+ * - A filter is one expression (./filter-check.ts, on SQLite's own tokens), and the SELECT it is
+ *   placed in compiles to exactly one statement. Filters are evaluated in the sandbox only, on a
+ *   read-only copy (./sandbox/work.ts).
  * - Indexes and triggers are created after the rows are copied (a trigger must not fire on them).
  * - A table restore changes the target in one transaction, with foreign key enforcement off so
  *   dropping a parent table cannot cascade into other tables; on any error it rolls back.
@@ -18,13 +19,11 @@
 import type { Database, SqlJsStatic, Statement } from 'sql.js';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { TableCount } from '../../src/protocol';
-import { quoteIdentifier as q, sqliteError, tableCounts } from './sqlite';
+import { checkFilterText } from './filter-check';
+import type { TablePlan } from './sandbox/protocol';
+import { databaseOf, quoteIdentifier as q, sqlJsOf, sqliteError, tableCounts, type SqliteConnection } from './sqlite';
 
-/** A table to copy, with an optional filter (the body of a `WHERE` clause). */
-export interface TablePlan {
-  readonly name: string;
-  readonly where?: string;
-}
+export type { TablePlan };
 
 /** What copying a table needs to know about it. */
 interface TableShape {
@@ -43,36 +42,6 @@ const BATCH_CHARS = 1 << 20;
 
 function invalid(message: string, details: Record<string, string>): PagevaultError {
   return new PagevaultError(ErrorCode.INVALID_ARGUMENT, message, details);
-}
-
-/**
- * Checks that a filter is a single expression: not empty, no `;` outside quotes, parentheses
- * balanced. SQLite itself then checks that it compiles against the table.
- * @throws INVALID_ARGUMENT
- */
-export function checkFilterText(table: string, filter: string): void {
-  let depth = 0;
-  let quote: string | undefined;
-  for (let i = 0; i < filter.length; i++) {
-    const c = filter[i]!;
-    if (quote !== undefined) {
-      if (c === quote) quote = undefined;
-      continue;
-    }
-    if (c === "'" || c === '"' || c === '`') quote = c;
-    else if (c === '[') quote = ']';
-    else if (c === '-' && filter[i + 1] === '-') quote = '\n'; // a line comment; the filter is wrapped on lines of its own
-    else if (c === '/' && filter[i + 1] === '*') {
-      const end = filter.indexOf('*/', i + 2);
-      if (end < 0) throw invalid(`The filter for table ${table} has an unterminated comment.`, { table });
-      i = end + 1;
-    } else if (c === ';') throw invalid(`The filter for table ${table} must be one expression, without ";".`, { table });
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth < 0) throw invalid(`The filter for table ${table} closes a parenthesis it did not open.`, { table });
-  }
-  if ((quote !== undefined && quote !== '\n') || depth !== 0 || filter.trim() === '') {
-    throw invalid(`The filter for table ${table} must be a complete expression (balanced quotes and parentheses).`, { table });
-  }
 }
 
 /** Reads what copying `name` needs from `db`'s schema. @throws INVALID_ARGUMENT when there is no such table, or it is virtual or SQLite's own. */
@@ -124,11 +93,16 @@ export function resolvePlans(db: Database, plans: readonly TablePlan[]): TablePl
     const shape = shapeOf(db, plan.name);
     if (plan.where !== undefined) {
       checkFilterText(shape.name, plan.where);
+      let statements = 0;
       try {
-        db.prepare(`${selectQuoted(shape, plan.where)} LIMIT 0`).free();
+        for (const stmt of db.iterateStatements(`${selectQuoted(shape, plan.where)} LIMIT 0`)) {
+          statements++;
+          stmt.free();
+        }
       } catch (error) {
         throw invalid(`The filter for table ${shape.name} does not compile: ${sqliteError(error).message}`, { table: shape.name });
       }
+      if (statements !== 1) throw invalid(`The filter for table ${shape.name} must be one expression of one statement.`, { table: shape.name });
     }
     return { name: shape.name, ...(plan.where === undefined ? {} : { where: plan.where }) };
   });
@@ -271,8 +245,9 @@ export class TableCopy {
  * be open on `target`.
  * @throws INVALID_ARGUMENT when a table is not in the image; SQLITE when SQLite refuses (rolled back).
  */
-export function replaceTables(sql: SqlJsStatic, target: Database, image: Uint8Array, names: readonly string[]): TableCount[] {
-  const backup = new sql.Database(image);
+export function replaceTables(conn: SqliteConnection, image: Uint8Array, names: readonly string[]): TableCount[] {
+  const target = databaseOf(conn);
+  const backup = new (sqlJsOf(conn.engine).Database)(image);
   try {
     backup.exec('PRAGMA trusted_schema = OFF; PRAGMA query_only = ON;');
     const shapes = resolvePlans(backup, names.map((name) => ({ name }))).map((p) => shapeOf(backup, p.name));

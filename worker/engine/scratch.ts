@@ -1,52 +1,143 @@
 /**
- * Checking an image before it may replace anything: open it in a scratch connection with
- * `trusted_schema=OFF` and no application functions, run SQLite's own checks, count rows.
+ * Scratch connections on bytes that did not come from the live database, and the check of an
+ * image before it may replace anything: SQLite's own checks, row counts and, for uploads, what the
+ * app needs of a database (every table readable by this SQLite build, writable). Runs inside the
+ * sandbox (./sandbox/), never on the live connection's instance when a worker is available.
  *
  * SQLite's checks are structural: a flipped bit in table data passes `integrity_check`. That is
  * why every stored chunk and every archive chunk is also checked against its SHA-256.
  */
-import type { SqlJsStatic } from 'sql.js';
+import type { Database, SqlJsStatic } from 'sql.js';
 import { ErrorCode, PagevaultError } from '../../src/errors';
+import { DEFAULT_MAX_IMAGE_BYTES } from '../../src/format/archive/layout';
 import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../../src/format/sqlite-header';
-import type { TableCount } from '../../src/protocol';
+import type { ImageCheck, SandboxBudget } from './sandbox/protocol';
 import { sqliteError, tableCounts } from './sqlite';
 
-export interface ImageCheck {
-  /** `'ok'` or the first problem `PRAGMA integrity_check` reports. */
-  readonly integrity: string;
-  /** Rows reported by `PRAGMA foreign_key_check`. */
-  readonly foreignKeys: number;
-  readonly tables: readonly TableCount[];
-  readonly pageSize: number;
-  readonly pageCount: number;
-  readonly userVersion: number;
+export type { ImageCheck };
+
+/** How a scratch connection is limited: `isolated` when the sql.js instance is the sandbox's own. */
+export interface ScratchLimits {
+  readonly budget: SandboxBudget;
+  readonly isolated: boolean;
+  /** Largest database file the work may build; the largest image pagevault accepts by default. */
+  readonly maxFileBytes?: number;
+}
+
+/** Header bytes 18 and 19: the file format's write and read versions (1 rollback journal, 2 WAL). */
+const WRITE_VERSION_AT = 18;
+const READ_VERSION_AT = 19;
+
+/**
+ * Opens `image` (or an empty database) with `trusted_schema=OFF`. In the sandbox's own instance,
+ * SQLite's heap is capped at the budget (`hard_heap_limit` is global to an instance, which is why
+ * it is never set where the live connection shares the instance); files grow at most to the
+ * largest image pagevault accepts.
+ */
+export function openScratch(sql: SqlJsStatic, image: Uint8Array | undefined, limits: ScratchLimits): Database {
+  let db: Database;
+  try {
+    db = new sql.Database(image && image.byteLength > 0 ? image : undefined);
+  } catch (error) {
+    throw limitError(error, limits.budget) ?? sqliteError(error);
+  }
+  try {
+    db.exec('PRAGMA trusted_schema = OFF;');
+    if (limits.isolated) db.exec(`PRAGMA hard_heap_limit = ${Math.floor(limits.budget.memoryBytes)};`);
+    const pageSize = Number(db.exec('PRAGMA page_size')[0]?.values[0]?.[0] ?? 4096);
+    db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor((limits.maxFileBytes ?? DEFAULT_MAX_IMAGE_BYTES) / pageSize))};`);
+  } catch (error) {
+    db.close();
+    throw limitError(error, limits.budget) ?? sqliteError(error);
+  }
+  return db;
+}
+
+/** LIMIT_EXCEEDED for SQLite's out-of-memory and file-full errors (the budget's caps), else undefined. */
+export function limitError(error: unknown, budget: SandboxBudget): PagevaultError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  if (!/out of memory|database or disk is full|string or blob too big/i.test(message)) return undefined;
+  return new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The work ran past its memory budget of ${budget.memoryBytes} bytes or the ${DEFAULT_MAX_IMAGE_BYTES}-byte database limit (${message}).`, {
+    memoryBytes: budget.memoryBytes,
+  });
+}
+
+/** UNSUPPORTED_FEATURE for "no such module: X" (a virtual table this SQLite build lacks), else undefined. */
+export function featureError(error: unknown): PagevaultError | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const module = /no such module: ([\w$]+)/i.exec(message)?.[1];
+  if (!module) return undefined;
+  return new PagevaultError(
+    ErrorCode.UNSUPPORTED_FEATURE,
+    `The database uses the SQLite module "${module}" (a virtual table such as FTS5), which this build of SQLite (sql.js) does not include. Rebuild the table without it (FTS3/FTS4 work) before uploading.`,
+    { feature: module },
+  );
 }
 
 /**
- * Runs the header check, `integrity_check` and `foreign_key_check` on `image` in a scratch connection.
- * @throws NOT_SQLITE when the bytes are not a SQLite database (including a 0-byte image).
+ * A WAL-mode file (format versions 2/2) becomes a rollback-journal one (1/1). A single uploaded
+ * file has no -wal beside it: what it holds is its content; and the live database must not keep
+ * writes in a -wal file beside it. Versions SQLite cannot write are left for the write probe.
  */
-export function checkImage(sql: SqlJsStatic, image: Uint8Array): ImageCheck {
+function leaveWal(image: Uint8Array): void {
+  if (image[WRITE_VERSION_AT] !== 2 || image[READ_VERSION_AT] !== 2) return;
+  image[WRITE_VERSION_AT] = 1;
+  image[READ_VERSION_AT] = 1;
+}
+
+/**
+ * Runs the header check, `integrity_check` and `foreign_key_check` on `image` in a scratch
+ * connection and counts rows. With `usable`, the image must also be a database the app can use:
+ * every table readable by this SQLite and the database writable (a WAL-mode file is switched to
+ * rollback journal, in place).
+ * @throws NOT_SQLITE when the bytes are not a SQLite database (including a 0-byte image);
+ *   UNSUPPORTED_FEATURE (a module this build lacks); CORRUPT (usable: not writable); LIMIT_EXCEEDED.
+ */
+export function checkImageOn(sql: SqlJsStatic, image: Uint8Array, usable: boolean, limits: ScratchLimits): ImageCheck {
   const header = parseSqliteHeader(image.subarray(0, SQLITE_HEADER_BYTES));
+  const pageCount = image.byteLength / header.pageSize;
   if (image.byteLength % header.pageSize !== 0) {
     throw new PagevaultError(ErrorCode.CORRUPT, `The image is ${image.byteLength} bytes, not a whole number of ${header.pageSize}-byte pages.`, {
       sizeBytes: image.byteLength,
     });
   }
-  const db = new sql.Database(image);
+  if (usable) leaveWal(image);
+  const facts = { pageSize: header.pageSize, pageCount, userVersion: header.userVersion };
+  const db = openScratch(sql, image, limits);
   try {
-    db.exec('PRAGMA trusted_schema = OFF; PRAGMA query_only = ON;');
+    if (!usable) db.exec('PRAGMA query_only = ON;');
     const problems = db.exec('PRAGMA integrity_check(1)')[0]?.values ?? [];
     const integrity = String(problems[0]?.[0] ?? 'no answer from integrity_check');
-    if (integrity !== 'ok') return { integrity, foreignKeys: 0, tables: [], pageSize: header.pageSize, pageCount: image.byteLength / header.pageSize, userVersion: header.userVersion };
+    if (integrity !== 'ok') return { integrity, foreignKeys: 0, tables: [], ...facts };
     const foreignKeys = db.exec('PRAGMA foreign_key_check')[0]?.values.length ?? 0;
-    return { integrity, foreignKeys, tables: tableCounts(db), pageSize: header.pageSize, pageCount: image.byteLength / header.pageSize, userVersion: header.userVersion };
+    const tables = tableCounts(db);
+    if (usable) probeWrite(db);
+    return { integrity, foreignKeys, tables, ...facts };
   } catch (error) {
-    const typed = sqliteError(error);
+    const typed = featureError(error) ?? limitError(error, limits.budget);
+    if (typed) throw typed;
+    if (error instanceof PagevaultError && error.code !== ErrorCode.SQLITE && error.code !== ErrorCode.CORRUPT) throw error;
     // A scratch connection that cannot even read the schema holds a damaged file.
-    if (typed.code === ErrorCode.SQLITE || typed.code === ErrorCode.CORRUPT) return { integrity: typed.message, foreignKeys: 0, tables: [], pageSize: header.pageSize, pageCount: 0, userVersion: header.userVersion };
-    throw typed;
+    const message = error instanceof Error ? error.message : String(error);
+    return { integrity: message, foreignKeys: 0, tables: [], ...facts, pageCount: 0 };
   } finally {
     db.close();
+  }
+}
+
+/** Creates and drops a table inside a savepoint that is rolled back: the app will need to write. */
+function probeWrite(db: Database): void {
+  try {
+    db.exec('SAVEPOINT pagevault_probe; CREATE TABLE "pagevault probe" (x); INSERT INTO "pagevault probe" VALUES (1);');
+  } catch (error) {
+    const typed = featureError(error);
+    if (typed) throw typed;
+    throw new PagevaultError(ErrorCode.CORRUPT, `The database cannot be written to: ${error instanceof Error ? error.message : String(error)}`, {});
+  } finally {
+    try {
+      db.exec('ROLLBACK TO pagevault_probe; RELEASE pagevault_probe;');
+    } catch {
+      // The savepoint was never opened.
+    }
   }
 }

@@ -6,12 +6,14 @@
  * - A dump holds the schema (tables, then indexes, triggers and views), every row with exact
  *   values (integers, reals via their shortest round-trip text, text quoted, blobs as X'..'),
  *   `sqlite_sequence` and `user_version`, inside one transaction.
- * - Running a dump never touches the live database: it runs in a fresh scratch connection, one
- *   statement at a time; statements that reach outside it (ATTACH, DETACH, VACUUM INTO,
- *   load_extension) are refused; a time or size limit exceeded is `LIMIT_EXCEEDED`.
+ * - Running a dump never touches the live database: it runs in the sandbox, in a fresh scratch
+ *   connection, one statement at a time, each checked against an allow-list of what dumps hold
+ *   (./dump-allow.ts); a time, memory or size budget exceeded is `LIMIT_EXCEEDED`.
  */
-import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
+import type { Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
 import { ErrorCode, PagevaultError } from '../../src/errors';
+import { checkDumpStatement, type DumpState } from './dump-allow';
+import { featureError, limitError, openScratch, type ScratchLimits } from './scratch';
 import { quoteIdentifier, sqliteError } from './sqlite';
 
 /** Rows fetched per yield while dumping. */
@@ -47,7 +49,7 @@ export async function dumpSql(db: Database, emit: (part: string) => void, pause:
       const table = String(name);
       emit(`${String(sql)};\n`);
       // Explicit rowids keep tables without INTEGER PRIMARY KEY identical (VACUUM may renumber them).
-      let stmt;
+      let stmt: Statement;
       try {
         stmt = db.prepare(`SELECT rowid, * FROM ${quoteIdentifier(table)}`);
       } catch {
@@ -92,46 +94,34 @@ async function dumpRows(db: Database, table: string, withRowid: boolean, emit: (
   }
 }
 
-export interface SqlRunLimits {
-  readonly timeoutMs: number;
-  readonly maxBytes: number;
-}
-
-/** Statements a dump may not run: they reach outside the scratch database. */
-const FORBIDDEN = /^\s*(ATTACH|DETACH)\b|^\s*VACUUM\b[^;]*\bINTO\b|load_extension\s*\(/i;
-
 /**
- * Runs a SQL dump in a fresh scratch database and returns its image.
- * @throws LIMIT_EXCEEDED (time or size), NOT_SQLITE (a statement SQLite rejects, or a forbidden one).
+ * Runs a SQL dump in a fresh scratch database and returns its image. Each statement, as SQLite
+ * splits the text, must pass the allow-list (./dump-allow.ts) before it runs. The deadline is
+ * checked between statements; in the sandbox worker a statement that never ends is stopped by
+ * terminating the worker (./sandbox/host.ts).
+ * @throws LIMIT_EXCEEDED (time, memory or size), NOT_SQLITE (a statement SQLite rejects, or one
+ *   a dump does not hold), UNSUPPORTED_FEATURE (a virtual table module this build lacks).
  */
-export async function runSqlDump(sql: SqlJsStatic, text: string, limits: SqlRunLimits, pause: () => Promise<void>): Promise<Uint8Array> {
-  const db = new sql.Database();
-  const started = performance.now();
+export async function runSqlDump(sql: SqlJsStatic, text: string, limits: ScratchLimits, pause: () => Promise<void>): Promise<Uint8Array> {
+  const { budget } = limits;
+  const db = openScratch(sql, undefined, limits);
+  const deadline = performance.now() + budget.timeMs;
+  const overTime = () =>
+    new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The SQL file ran longer than its budget of ${budget.timeMs} ms.`, { timeoutMs: budget.timeMs });
+  const state: DumpState = { writableSchema: false };
   let statements = 0;
   try {
     for (const stmt of db.iterateStatements(text)) {
       try {
-        const source = stmt.getSQL();
-        if (FORBIDDEN.test(source)) {
-          throw new PagevaultError(ErrorCode.NOT_SQLITE, `The SQL file runs a statement that reaches outside its database: ${source.trim().slice(0, 80)}`, {});
-        }
+        checkDumpStatement(stmt.getSQL(), state);
         while (stmt.step()) {
           // Rows of SELECTs in a dump are ignored.
         }
       } finally {
         stmt.free();
       }
-      if (++statements % 500 === 0) {
-        if (performance.now() - started > limits.timeoutMs) {
-          throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The SQL file ran longer than ${limits.timeoutMs} ms.`, { timeoutMs: limits.timeoutMs });
-        }
-        const size = Number(db.exec('PRAGMA page_count')[0]?.values[0]?.[0] ?? 0) * Number(db.exec('PRAGMA page_size')[0]?.values[0]?.[0] ?? 0);
-        if (size > limits.maxBytes) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The SQL file builds a database larger than ${limits.maxBytes} bytes.`, { maxBytes: limits.maxBytes });
-        await pause();
-      }
-    }
-    if (performance.now() - started > limits.timeoutMs) {
-      throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The SQL file ran longer than ${limits.timeoutMs} ms.`, { timeoutMs: limits.timeoutMs });
+      if (performance.now() > deadline) throw overTime();
+      if (++statements % 500 === 0) await pause();
     }
     // An unfinished transaction in the dump is rolled back, not half-kept.
     try {
@@ -139,13 +129,13 @@ export async function runSqlDump(sql: SqlJsStatic, text: string, limits: SqlRunL
     } catch {
       // No transaction was open.
     }
-    const image = db.export();
-    if (image.byteLength > limits.maxBytes) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The SQL file builds a database larger than ${limits.maxBytes} bytes.`, { maxBytes: limits.maxBytes });
-    return image;
+    db.exec('PRAGMA writable_schema = OFF;');
+    return db.export();
   } catch (error) {
     if (error instanceof PagevaultError) throw error;
-    const typed = sqliteError(error);
-    throw new PagevaultError(ErrorCode.NOT_SQLITE, `The SQL file does not replay: ${typed.message}`, {});
+    const typed = limitError(error, budget) ?? featureError(error);
+    if (typed) throw typed;
+    throw new PagevaultError(ErrorCode.NOT_SQLITE, `The SQL file does not replay: ${sqliteError(error).message}`, {});
   } finally {
     db.close();
   }

@@ -1,6 +1,7 @@
 /**
- * The live SQLite connection (sql.js, WebAssembly). The only module besides `page-copy.ts`
- * and `scratch.ts` that touches sql.js.
+ * The live SQLite connection (sql.js, WebAssembly) and the engine handle jobs pass around.
+ * sql.js types stay inside `worker/engine/`: outside it, an engine is an opaque `SqlEngine` and a
+ * connection a `SqliteConnection`; jobs reach the rest through the facade (./index.ts).
  *
  * Invariants:
  * - `exportImage()` never returns a half transaction: sql.js refuses to export while a write
@@ -11,17 +12,55 @@ import initSqlJs, { type BindParams, type Database, type SqlJsStatic, type State
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { ExecResult, Row, SqlParams, SqlValue, TableCount } from '../../src/protocol';
 
-let modulePromise: Promise<SqlJsStatic> | undefined;
+declare const engineBrand: unique symbol;
+
+/** A loaded SQLite (one sql.js WebAssembly instance), opaque outside the engine. */
+export interface SqlEngine {
+  readonly [engineBrand]: true;
+  /** Where the WebAssembly came from (the sandbox loads its own instance from the same place). */
+  readonly wasmUrl: string | undefined;
+}
+
+const statics = new WeakMap<SqlEngine, SqlJsStatic>();
+let modulePromise: Promise<SqlEngine> | undefined;
 
 /** Loads sql.js once per worker. `wasmUrl` is where the browser fetches `sql-wasm.wasm`; Node finds it itself. */
-export function loadSqlite(wasmUrl?: string): Promise<SqlJsStatic> {
-  modulePromise ??= initSqlJs(wasmUrl ? { locateFile: () => wasmUrl } : undefined).catch((error: unknown) => {
-    modulePromise = undefined;
+export function loadSqlite(wasmUrl?: string): Promise<SqlEngine> {
+  modulePromise ??= loadSqlJs(wasmUrl).then((sql) => {
+    const engine = { wasmUrl } as SqlEngine;
+    statics.set(engine, sql);
+    return engine;
+  });
+  const loading = modulePromise;
+  loading.catch(() => {
+    if (modulePromise === loading) modulePromise = undefined;
+  });
+  return loading;
+}
+
+/** Loads an sql.js instance (sql.js itself keeps one per realm). */
+export function loadSqlJs(wasmUrl?: string): Promise<SqlJsStatic> {
+  return initSqlJs(wasmUrl ? { locateFile: () => wasmUrl } : undefined).catch((error: unknown) => {
     throw new PagevaultError(ErrorCode.INTERNAL, `Could not load SQLite (sql.js WebAssembly) from ${wasmUrl ?? 'its default location'}: ${String(error)}`, {
       wasmUrl: wasmUrl ?? null,
     });
   });
-  return modulePromise;
+}
+
+/** The sql.js instance behind an engine. Engine-internal. */
+export function sqlJsOf(engine: SqlEngine): SqlJsStatic {
+  const sql = statics.get(engine);
+  if (!sql) throw new PagevaultError(ErrorCode.INTERNAL, 'This SQLite engine was not made by loadSqlite().', {});
+  return sql;
+}
+
+const handles = new WeakMap<SqliteConnection, Database>();
+
+/** The sql.js handle of a connection (page copies and table restores need it). Engine-internal. */
+export function databaseOf(conn: SqliteConnection): Database {
+  const db = handles.get(conn);
+  if (!db) throw new PagevaultError(ErrorCode.CLOSED, 'The database is closed.', {});
+  return db;
 }
 
 /** Turns an sql.js error (an Error, or sometimes a bare string) into a typed one. */
@@ -39,36 +78,40 @@ export function sqliteError(error: unknown, sql?: string): PagevaultError {
 }
 
 /** A SQLite connection with the small, typed surface the worker needs. */
-/**
- * What changes whenever a statement changes the database file: rows (`total_changes`), the schema
- * and anything VACUUM rewrites (`schema_version`), the header's `user_version` and
- * `application_id`, and pages freed or reclaimed (`freelist_count`). Measured: ~0.08 ms per call
- * with the statement prepared once.
- */
-const CHANGE_MARK_SQL =
-  'SELECT total_changes(), (SELECT schema_version FROM pragma_schema_version), (SELECT user_version FROM pragma_user_version), ' +
-  '(SELECT application_id FROM pragma_application_id), (SELECT freelist_count FROM pragma_freelist_count)';
+/** Connection-level settings an app may change that a restore's new connection must keep. */
+const CONNECTION_PRAGMAS = [
+  'foreign_keys',
+  'recursive_triggers',
+  'reverse_unordered_selects',
+  'automatic_index',
+  'ignore_check_constraints',
+  'secure_delete',
+  'cell_size_check',
+  'trusted_schema',
+  'cache_size',
+  'temp_store',
+] as const;
+
+/** Statements whose write-ness `writesFile` has already asked SQLite about, by SQL text. */
+const writesCache = new Map<string, boolean>();
+const WRITES_CACHE_SIZE = 512;
 
 export class SqliteConnection {
-  private markStatement: Statement | undefined;
-
   private constructor(
-    readonly sql: SqlJsStatic,
+    readonly engine: SqlEngine,
     private db: Database,
-  ) {}
+  ) {
+    handles.set(this, db);
+  }
 
   /** Opens an image (or a new empty database when `image` is absent or empty). */
-  static open(sql: SqlJsStatic, image?: Uint8Array): SqliteConnection {
+  static open(engine: SqlEngine, image?: Uint8Array): SqliteConnection {
+    const sql = sqlJsOf(engine);
     try {
-      return new SqliteConnection(sql, new sql.Database(image && image.byteLength > 0 ? image : undefined));
+      return new SqliteConnection(engine, new sql.Database(image && image.byteLength > 0 ? image : undefined));
     } catch (error) {
       throw sqliteError(error);
     }
-  }
-
-  /** The sql.js handle, for the page-copy backup (sqlite3_backup_* need the raw pointer). */
-  get handle(): Database {
-    return this.db;
   }
 
   /** Runs one or more statements; parameters are bound to each statement that has them. */
@@ -85,11 +128,16 @@ export class SqliteConnection {
     }
   }
 
-  /** Runs the statements and returns the rows of the last one that produced rows. */
-  query(sql: string, params?: SqlParams): Row[] {
+  /**
+   * Runs the statements and returns the rows of the last one that produced rows. `beforeWrite`
+   * runs before each statement that may change the database file (see `writesFile`); it may throw
+   * to refuse the statement, or note that the file changed.
+   */
+  query(sql: string, params?: SqlParams, beforeWrite?: () => void): Row[] {
     try {
       let rows: Row[] = [];
       this.eachStatement(sql, params, (stmt) => {
+        if (beforeWrite && this.writesFile(stmt)) beforeWrite();
         const found: Row[] = [];
         while (stmt.step()) found.push(stmt.getAsObject() as Row);
         if (found.length > 0 || stmt.getColumnNames().length > 0) rows = found;
@@ -150,43 +198,27 @@ export class SqliteConnection {
   }
 
   /**
-   * A value that differs after any statement that changed the database file (rows, schema,
-   * pragmas stored in the header, VACUUM), so `query()` can tell a write it did not expect.
-   */
-  changeMark(): string {
-    try {
-      this.markStatement ??= this.db.prepare(CHANGE_MARK_SQL);
-      this.markStatement.step();
-      const mark = this.markStatement.get().join(',');
-      this.markStatement.reset();
-      return mark;
-    } catch (error) {
-      throw sqliteError(error, CHANGE_MARK_SQL);
-    }
-  }
-
-  /**
    * Takes over `next`'s database and closes this one's. Never throws: a restore opens (and may
    * fail to open) the new connection before it commits, then adopts it after the commit.
    */
   adopt(next: SqliteConnection): void {
     const old = this.db;
-    this.freeMark();
+    // Settings the app made on this connection (e.g. `PRAGMA foreign_keys = ON`) live in the
+    // connection, not the file: carry them over, or a restore would silently turn them off.
+    for (const pragma of CONNECTION_PRAGMAS) {
+      try {
+        const value = Number(old.exec(`PRAGMA ${pragma}`)[0]?.values[0]?.[0]);
+        if (Number.isFinite(value)) next.db.exec(`PRAGMA ${pragma} = ${value}`);
+      } catch {
+        // A setting this build does not know: nothing to carry.
+      }
+    }
     this.db = next.db;
+    handles.set(this, this.db);
     try {
       old.close();
     } catch {
       // The old database is gone either way; nothing of it is needed any more.
-    }
-  }
-
-  /** Runs `body` with writes to the database file refused (`PRAGMA query_only`). */
-  readOnly<T>(body: () => T): T {
-    this.db.exec('PRAGMA query_only = 1');
-    try {
-      return body();
-    } finally {
-      this.db.exec('PRAGMA query_only = 0');
     }
   }
 
@@ -201,17 +233,42 @@ export class SqliteConnection {
   }
 
   close(): void {
-    this.freeMark();
     this.db.close();
+    handles.delete(this);
   }
 
-  private freeMark(): void {
+  /**
+   * Whether `stmt` may change the main database file, as SQLite's own compiler says: its program
+   * (`EXPLAIN`) opens a write transaction on the main database (rows, schema, ANALYZE, REINDEX,
+   * `PRAGMA user_version`, writes by triggers), vacuums it, or changes its journal mode. Writes to
+   * TEMP or attached databases do not count: they are not in the file. A statement that cannot be
+   * explained counts as a write. Answers are cached by SQL text: whether a statement writes does
+   * not depend on the data (a SELECT never writes; a write stays a write).
+   */
+  private writesFile(stmt: Statement): boolean {
+    const text = stmt.getSQL();
+    if (/^\s*EXPLAIN\b/i.test(text)) return false; // shows a program, never runs it
+    const known = writesCache.get(text);
+    if (known !== undefined) return known;
+    let writes = true;
     try {
-      this.markStatement?.free();
+      const program = this.db.prepare(`EXPLAIN ${text}`);
+      try {
+        writes = false;
+        while (!writes && program.step()) {
+          const [, opcode, database, p2] = program.get();
+          if (database !== 0) continue;
+          writes = (opcode === 'Transaction' && Number(p2) >= 1) || opcode === 'Vacuum' || opcode === 'IncrVacuum' || opcode === 'JournalMode';
+        }
+      } finally {
+        program.free();
+      }
     } catch {
-      // Freed with its database already.
+      writes = true; // e.g. EXPLAIN EXPLAIN: unknown, so assume it writes
     }
-    this.markStatement = undefined;
+    if (writesCache.size >= WRITES_CACHE_SIZE) writesCache.delete(writesCache.keys().next().value!);
+    writesCache.set(text, writes);
+    return writes;
   }
 
   private eachStatement(sql: string, params: SqlParams | undefined, body: (stmt: Statement) => void): void {

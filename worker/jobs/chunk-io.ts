@@ -11,8 +11,9 @@
 import { sha256Hex } from '../../src/format/sha256';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sharedCompressor } from '../pool/compressor';
-import type { ChunkStore } from '../store/chunk-store';
-import type { Manifest, StoredChunk } from '../store/schema';
+import type { VaultStore } from '../store/vault-store';
+import type { StoredChunk } from '../../src/format/codec';
+import type { Manifest } from '../store/schema';
 import { yieldToEventLoop } from './image';
 
 /** How long a synchronous stretch of work may run before yielding to queued messages. */
@@ -35,7 +36,7 @@ export class Pacer {
  * @throws CORRUPT naming the chunk whose compressed form does not decode back to its bytes.
  */
 export async function compressMissing(
-  store: ChunkStore,
+  store: VaultStore,
   views: readonly Uint8Array[],
   keys: readonly string[],
   options: { signal?: AbortSignal } = {},
@@ -69,7 +70,7 @@ const READ_BATCH = 64;
  * @throws CORRUPT naming the first damaged or missing chunk.
  */
 export async function readImage(
-  store: ChunkStore,
+  store: VaultStore,
   manifest: Manifest,
   options: { signal?: AbortSignal; onChunk?: (done: number, total: number) => void; checkImageHash?: boolean } = {},
 ): Promise<Uint8Array> {

@@ -42,7 +42,7 @@ export function loadFingerprint(): Promise<Fingerprint> {
   return fingerprintPromise;
 }
 
-/** Facts about an image read from its SQLite header, with the manifest fields they fill. */
+/** The manifest of `image` cut into the chunks `keys` (its page size given by the caller, who read it from SQLite). */
 export function manifestFor(image: Uint8Array, pageSize: number, keys: readonly string[], sha256?: string): Manifest {
   return {
     pageSize,
@@ -57,4 +57,9 @@ export function manifestFor(image: Uint8Array, pageSize: number, keys: readonly 
 /** Yields to the event loop so messages from the page (queries, cancel) are served between steps. */
 export function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Resolves after `ms` (a wait between retries while the application holds a transaction). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -6,16 +6,16 @@
  *   the chunks whose bytes changed, plus the new head, in one strict transaction whose commit
  *   re-checks, inside the store's lock, that every chunk the head names is stored or supplied.
  * - Saves run one at a time; a restore holds the same mutex, so no save interleaves with a swap.
- * - Every statement that changed the database file marks it dirty (`noteWrite`); autosave runs
+ * - Every statement that may change the database file marks it dirty (`noteWrite`); autosave runs
  *   `autosaveMs` after the last one, retries later while a transaction is open, and retries a
  *   failed save with backoff, reporting each failure to `onSaveError` listeners and `saveError`.
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
 import type { SaveErrorEvent, SaveResult } from '../../src/protocol';
 import { sha256Hex } from '../../src/format/sha256';
-import { SqliteConnection } from '../engine/sqlite';
+import { SqliteConnection } from '../engine';
 import { Mutex } from '../mutex';
-import type { ChunkStore } from '../store/chunk-store';
+import type { VaultStore } from '../store/vault-store';
 import { LIVE_HEAD, type Manifest } from '../store/schema';
 import { compressMissing, readImage } from './chunk-io';
 import { loadFingerprint, manifestFor, splitImage, type Fingerprint } from './image';
@@ -33,7 +33,6 @@ export class LiveDatabase {
   private writeGeneration = 0;
   private savedGeneration = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  private lastMark = '';
   private failure: SaveErrorEvent | null = null;
   private readonly listeners = new Set<(event: SaveErrorEvent) => void>();
   private stopped = false;
@@ -41,7 +40,7 @@ export class LiveDatabase {
 
   private constructor(
     readonly conn: SqliteConnection,
-    private readonly store: ChunkStore,
+    private readonly store: VaultStore,
     private readonly autosaveMs: number,
     private readonly fingerprint: Fingerprint,
     savedAt: number | null,
@@ -53,12 +52,11 @@ export class LiveDatabase {
    * Opens the live database from its saved head, checking every chunk (a damaged one is `CORRUPT`
    * naming the chunk), or a new empty database when nothing was saved yet.
    */
-  static async open(store: ChunkStore, openConnection: (image?: Uint8Array) => SqliteConnection, autosaveMs: number): Promise<LiveDatabase> {
+  static async open(store: VaultStore, openConnection: (image?: Uint8Array) => SqliteConnection, autosaveMs: number): Promise<LiveDatabase> {
     const head = store.head(LIVE_HEAD);
     const image = head ? await readImage(store, head.manifest) : undefined;
     const live = new LiveDatabase(openConnection(image), store, autosaveMs, await loadFingerprint(), head?.savedAt ?? null);
     if (head && image) live.remember(image, head.manifest);
-    live.lastMark = live.conn.changeMark();
     return live;
   }
 
@@ -88,14 +86,10 @@ export class LiveDatabase {
   }
 
   /**
-   * Call after anything that may have written; schedules the autosave. `always` counts the call
-   * as a write without asking SQLite (exec); otherwise it is one when the change mark moved
-   * (rows, schema, header pragmas, VACUUM: see `SqliteConnection.changeMark`).
+   * Call after a statement that changed the database file (every `exec`; a `query` whose
+   * statements SQLite compiles to a write: see `SqliteConnection.query`); schedules the autosave.
    */
-  noteWrite(always: boolean): void {
-    const mark = this.conn.changeMark();
-    if (!always && mark === this.lastMark) return;
-    this.lastMark = mark;
+  noteWrite(): void {
     this.writeGeneration++;
     // After a failed save, writes do not bring the retry forward: the backoff holds.
     const backoff = this.failure ? this.failure.at + this.failure.retryInMs - Date.now() : 0;
@@ -112,8 +106,29 @@ export class LiveDatabase {
 
   /** Saves, for use by code that already holds the mutex (restore). */
   async saveNow(): Promise<SaveResult> {
+    return this.saveReported();
+  }
+
+  /**
+   * Saves so that the head holds exactly the live database's bytes, and returns them; for code
+   * that already holds the mutex (restores, which keep the head as the "undo" backup). Unlike
+   * `saveNow` it does not trust the dirty flag: the exported image is compared chunk by chunk
+   * with what was saved (fingerprints), so a change no write mark saw is saved too.
+   * @throws BUSY while a transaction is open; QUOTA_EXCEEDED / STORAGE when the store refuses.
+   */
+  async saveExact(): Promise<Uint8Array> {
+    if (this.conn.inTransaction()) throw new PagevaultError(ErrorCode.BUSY, 'A transaction is open: commit or roll it back before saving.', {});
+    const image = this.conn.exportImage();
+    const head = this.store.head(LIVE_HEAD)?.manifest;
+    const views = splitImage(image);
+    const same = head !== undefined && head.sizeBytes === image.byteLength && views.length === this.fingerprints.length && views.every((view, i) => this.fingerprints[i] === this.fingerprint(view));
+    if (!same) await this.saveReported(image);
+    return image;
+  }
+
+  private async saveReported(image?: Uint8Array): Promise<SaveResult> {
     try {
-      const result = await this.saveUnreported();
+      const result = await this.saveUnreported(image);
       this.failure = null;
       return result;
     } catch (error) {
@@ -122,17 +137,18 @@ export class LiveDatabase {
     }
   }
 
-  private async saveUnreported(): Promise<SaveResult> {
+  /** Saves the committed state (`exported`: an image the caller exported, saved whatever the dirty flag says). */
+  private async saveUnreported(exported?: Uint8Array): Promise<SaveResult> {
     const started = performance.now();
     if (this.conn.inTransaction()) {
       throw new PagevaultError(ErrorCode.BUSY, 'A transaction is open: commit or roll it back before saving.', {});
     }
     const hadHead = this.store.head(LIVE_HEAD) !== undefined;
-    if (!this.isDirty && hadHead) return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
+    if (!exported && !this.isDirty && hadHead) return { chunksWritten: 0, bytesWritten: 0, durationMs: performance.now() - started };
     // Dirty stays true until the commit (info() must not call a save in flight "saved"); a failed
     // save leaves its generation unsaved, so the next save or autosave tries again.
     const generation = this.writeGeneration;
-    const image = this.conn.exportImage();
+    const image = exported ?? this.conn.exportImage();
     const pageSize = image.byteLength > 0 ? this.conn.pageSize : 0;
     const views = splitImage(image);
     const prints = views.map((view) => this.fingerprint(view));
@@ -166,7 +182,7 @@ export class LiveDatabase {
 
   /** Opens `image` in a new connection of the same SQLite (for `adopt`). @throws CORRUPT, SQLITE */
   openImage(image: Uint8Array): SqliteConnection {
-    return SqliteConnection.open(this.conn.sql, image);
+    return SqliteConnection.open(this.conn.engine, image);
   }
 
   /**
@@ -181,7 +197,6 @@ export class LiveDatabase {
     this.savedAt = savedAt;
     this.savedGeneration = this.writeGeneration;
     this.failure = null;
-    this.lastMark = this.conn.changeMark();
   }
 
   /** Stops the autosave timer for good (close). */

@@ -5,8 +5,7 @@
  */
 import { createGzipWriter } from '../../src/format/gzip';
 import type { LiveDownloadOptions } from '../../src/protocol';
-import { dumpSql } from '../engine/sql-dump';
-import { SqliteConnection } from '../engine/sqlite';
+import { dumpSql, type SqliteConnection } from '../engine';
 import { oneOf } from '../validate';
 import { Pacer } from './chunk-io';
 
@@ -28,14 +27,9 @@ export async function liveFile(name: string, conn: SqliteConnection, options: Li
   let parts: BlobPart[];
   const image = conn.exportImage();
   if (format === 'sql') {
-    // Dumped from a copy: the dump yields between tables, and writes in between must not tear it.
+    // Dumped from the exported copy: the dump yields between tables, and writes in between must not tear it.
     const text: string[] = [];
-    const copy = SqliteConnection.open(conn.sql, image);
-    try {
-      await dumpSql(copy.handle, (part) => void text.push(part), () => pacer.maybeYield());
-    } finally {
-      copy.close();
-    }
+    await dumpSql(conn.engine, image, (part) => void text.push(part), () => pacer.maybeYield());
     parts = text;
   } else {
     parts = (format === 'sqlite' ? [image] : await gzipParts(image, `${name}.sqlite`, now, pacer)) as BlobPart[];

@@ -4,9 +4,10 @@
  *
  * Invariants:
  * - A partial backup is a valid SQLite database holding the selected tables' schema, indexes,
- *   triggers and selected rows, as of one point in time: the live database cannot change while it
- *   is copied (writes wait; queries from the page wait too, the worker keeps serving progress and
- *   cancel between steps).
+ *   triggers and selected rows, as of one point in time: a page copy of the live database (which
+ *   carries writes made while it runs), from which the sandbox copies the chosen rows.
+ * - Filters never run on the live connection: they are checked on SQLite's tokens, compiled
+ *   against the schema in the sandbox, and evaluated there on a read-only copy, within a budget.
  * - A table restore changes the live database in one transaction, only after the backup passed
  *   its checks, and keeps the whole replaced database as an automatic backup first (undo). If
  *   saving the result fails, the live database is put back as it was.
@@ -14,15 +15,12 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreResult } from '../../src/protocol';
-import { replaceTables, resolvePlans, TableCopy, type TablePlan } from '../engine/partial-copy';
+import { partialCopy, replaceTables, resolvePlans, type SandboxBudget, type TablePlan } from '../engine';
 import { LIVE_HEAD, type BackupRecord } from '../store/schema';
-import type { BackupJobs, CapturedImage } from './backup-jobs';
-import { beforeRestoreRecord } from './restore';
-import { Pacer } from './chunk-io';
+import { beforeRestoreRecord } from './before-restore';
+import { copyPages } from './capture';
+import type { CapturedImage, VaultContext } from './context';
 import { newId, type JobContext } from './runner';
-
-/** Rows copied between checks of the clock (the pacer yields when a slice ran long enough). */
-const ROWS_PER_STEP = 2_000;
 
 function invalid(message: string, argument: string): PagevaultError {
   return new PagevaultError(ErrorCode.INVALID_ARGUMENT, message, { argument });
@@ -43,11 +41,12 @@ function distinct(names: readonly string[]): void {
 }
 
 /**
- * Checks a `tables` option (a `TableSelection`: a list of names, or names to filters) against the live database.
+ * Checks a `tables` option (a `TableSelection`: a list of names, or names to filters) against the
+ * live database's schema (in the sandbox: compiled, never run).
  * @throws INVALID_ARGUMENT for an empty selection, a table that does not exist, or a filter that
  *   is not one expression or does not compile.
  */
-export function checkSelection(jobs: BackupJobs, value: unknown): TablePlan[] {
+export async function checkSelection(vault: VaultContext, value: unknown): Promise<TablePlan[]> {
   let plans: TablePlan[];
   if (Array.isArray(value)) plans = value.map((name) => ({ name: tableName(name) }));
   else if (typeof value === 'object' && value !== null) {
@@ -58,30 +57,18 @@ export function checkSelection(jobs: BackupJobs, value: unknown): TablePlan[] {
   } else throw invalid('tables must be a list of table names or an object of table name to filter.', 'tables');
   if (plans.length === 0) throw invalid('tables must name at least one table.', 'tables');
   distinct(plans.map((p) => p.name));
-  return resolvePlans(jobs.parts.live.conn.handle, plans);
+  return resolvePlans(vault.live.conn, plans);
 }
 
 /**
- * Copies the selected tables into a fresh database, in steps, while writes wait.
- * @throws INVALID_ARGUMENT when the schema changed since the job was queued; CANCELLED.
+ * Copies the selected tables into a fresh database: a page copy of the live database, then the
+ * chosen rows of it, selected in the sandbox.
+ * @throws INVALID_ARGUMENT when the schema changed since the job was queued; CANCELLED; LIMIT_EXCEEDED.
  */
-export function capturePartial(jobs: BackupJobs, ctx: JobContext, plans: readonly TablePlan[]): Promise<CapturedImage> {
-  return jobs.holdWrites(ctx.signal, async () => {
-    const copy = new TableCopy(jobs.parts.sql, jobs.parts.live.conn.handle, plans);
-    const pacer = new Pacer();
-    try {
-      for (;;) {
-        ctx.signal.throwIfAborted();
-        const outcome = copy.step(ROWS_PER_STEP);
-        ctx.progress('copy', copy.rowsDone, copy.rowsTotal, 'rows', { from: 0, to: 50 });
-        if (outcome === 'done') break;
-        await pacer.maybeYield();
-      }
-      return copy.result();
-    } finally {
-      copy.close();
-    }
-  });
+export async function capturePartial(vault: VaultContext, ctx: JobContext, plans: readonly TablePlan[], budget: Partial<SandboxBudget>): Promise<CapturedImage> {
+  const whole = await copyPages(vault, ctx);
+  ctx.signal.throwIfAborted();
+  return partialCopy(vault.engine, whole.image, plans, budget);
 }
 
 /**
@@ -106,13 +93,13 @@ export function checkRestoreTables(value: unknown, record: BackupRecord, into: s
  * Replaces `tables` in the live database with the ones in `image` (a checked backup image), in
  * one transaction; the whole previous database becomes an automatic backup first.
  */
-export function restoreTables(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, tables: readonly string[], ctx: JobContext): Promise<RestoreResult> {
-  const { live, store, sql } = jobs.parts;
-  return jobs.holdWrites(ctx.signal, () =>
+export function restoreTables(vault: VaultContext, record: BackupRecord, image: Uint8Array, tables: readonly string[], ctx: JobContext): Promise<RestoreResult> {
+  const { live, store } = vault;
+  return vault.holdWrites(ctx.signal, () =>
     live.mutex.run(async () => {
-      await live.saveNow();
+      // The head then holds exactly these bytes: the undo backup and the way back on failure.
+      const before = await live.saveExact();
       const head = store.head(LIVE_HEAD);
-      const before = live.conn.exportImage();
       const previousId = newId('bk');
       ctx.signal.throwIfAborted();
       if (head && head.manifest.sizeBytes > 0) {
@@ -122,9 +109,9 @@ export function restoreTables(jobs: BackupJobs, record: BackupRecord, image: Uin
       }
       let replaced = false;
       try {
-        replaceTables(sql, live.conn.handle, image, tables);
+        replaceTables(live.conn, image, tables);
         replaced = true;
-        live.noteWrite(true);
+        live.noteWrite();
         await live.saveNow();
       } catch (error) {
         if (replaced && head) live.adopt(live.openImage(before), before, head.manifest, head.savedAt);

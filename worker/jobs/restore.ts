@@ -1,71 +1,88 @@
 /**
  * Restores: a backup over the live database, into another vault name, or only some tables.
  *
- * Invariants (FAULTS.md):
+ * Invariants (README "Reliability"):
  * - Nothing changes until every check passed: every chunk re-hashed, the image SHA-256, the
  *   SQLite header, `integrity_check` on a scratch connection with `trusted_schema=OFF`.
  * - The swap is one transaction that makes the backup the head and keeps the replaced state as
  *   an automatic backup, so every restore can be undone. Writes wait while it runs.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
+import type { StoredChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
-import type { RestoreOptions, RestoreResult, TableCount } from '../../src/protocol';
-import { checkImage } from '../engine/scratch';
+import type { RestoreOptions, RestoreResult } from '../../src/protocol';
+import { checkImage } from '../engine';
 import { acquireLock } from '../lock';
-import { ChunkStore } from '../store/chunk-store';
-import { LIVE_HEAD, type BackupRecord, type Manifest, type StoredChunk } from '../store/schema';
+import { VaultStore } from '../store/vault-store';
+import { LIVE_HEAD, type BackupRecord } from '../store/schema';
 import { checkId, checkName } from '../validate';
-import { notFound, type BackupJobs } from './backup-jobs';
+import { beforeRestoreRecord } from './before-restore';
 import { readImage } from './chunk-io';
+import { notFound, type VaultContext } from './context';
 import { checkRestoreTables, restoreTables } from './partial';
 import { newId, type JobContext } from './runner';
 
-/** Queues a restore job and resolves with its result. */
-export async function restoreBackup(jobs: BackupJobs, options: RestoreOptions): Promise<RestoreResult> {
-  const { store, sql, name } = jobs.parts;
+/**
+ * Restores a backup over the live database (or `into` another name, or only some `tables`) once
+ * every check passed; queues a restore job and resolves with its result.
+ * @throws NOT_FOUND, CORRUPT (damaged chunk or failed integrity_check), LOCKED (target open elsewhere), BUSY.
+ */
+export async function restoreBackup(vault: VaultContext, options: RestoreOptions): Promise<RestoreResult> {
+  const { store, engine, name } = vault;
   const backupId = checkId(options?.backupId, 'backupId');
   const into = options.into === undefined ? undefined : checkName(options.into, 'into');
   const record = store.backup(backupId);
   if (!record) throw notFound(backupId);
   const tables = options.tables === undefined ? undefined : checkRestoreTables(options.tables, record, into);
-  const { done } = await jobs.runner.enqueue('restore', { backupId }, async (ctx) => {
-    // Held while it is read and swapped in: NOT_FOUND if a drop got there first (later drops are
-    // refused while this job uses the backup).
-    const held = await store.hold(backupId);
-    try {
-      const image = await readImage(store, held.manifest, {
+  if (record.info.partial && tables === undefined && (into === undefined || into === name)) {
+    // Restoring it whole would replace the database with just the tables it copied.
+    throw new PagevaultError(
+      ErrorCode.INVALID_ARGUMENT,
+      `Backup ${backupId} is partial (${record.info.tables.map((t) => t.name).join(', ')}): restore those tables with { tables }, or the whole copy { into } another name.`,
+      { backupId },
+    );
+  }
+  // Held from now until the job ends, in use: a drop is refused and a retention sweep leaves it,
+  // while the job waits in the queue too (NOT_FOUND if a drop got there first).
+  const held = await store.hold(backupId, { inUse: true });
+  let queued: Promise<RestoreResult>;
+  try {
+    ({ done: queued } = await vault.runner.enqueue('restore', { backupId }, async (ctx) => {
+      const read = await readImage(store, held.manifest, {
         signal: ctx.signal,
         checkImageHash: true,
         onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
       });
-      const check = checkImage(sql, image);
+      const { check, image } = await checkImage(engine, read);
       if (check.integrity !== 'ok') {
         throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
       }
       ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
       ctx.signal.throwIfAborted();
-      if (tables) return await restoreTables(jobs, record, image, tables, ctx);
-      return await (into === undefined || into === name ? swapLive(jobs, record, image, ctx) : restoreInto(jobs, into, record));
-    } finally {
-      await held.release();
-    }
-  });
-  return done;
+      if (tables) return restoreTables(vault, record, image, tables, ctx);
+      return into === undefined || into === name ? swapLive(vault, record, image, ctx) : restoreInto(vault, into, record);
+    }));
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+  return queued.finally(held.release);
 }
 
 /** Replaces the live database with a checked image, keeping the replaced state as a backup. */
-function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx: JobContext): Promise<RestoreResult> {
-  const { live, store } = jobs.parts;
-  return jobs.holdWrites(ctx.signal, () =>
+function swapLive(vault: VaultContext, record: BackupRecord, image: Uint8Array, ctx: JobContext): Promise<RestoreResult> {
+  const { live, store } = vault;
+  return vault.holdWrites(ctx.signal, () =>
     live.mutex.run(async () => {
-      await live.saveNow();
+      // The head then holds exactly these bytes, even a change no write mark saw (#12 review).
+      const before = await live.saveExact();
       const current = store.head(LIVE_HEAD);
       const previousId = newId('bk');
       const now = Date.now();
       const backups = new Map<string, BackupRecord | null>();
       if (current && current.manifest.sizeBytes > 0) {
         // Hashed over the bytes: the head's keys may have been vouched for by fingerprints (#12.8).
-        const sha256 = await sha256Hex(live.conn.exportImage());
+        const sha256 = await sha256Hex(before);
         const note = `Automatic backup before restoring ${record.info.backupId}`;
         backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
       }
@@ -86,12 +103,12 @@ function swapLive(jobs: BackupJobs, record: BackupRecord, image: Uint8Array, ctx
 }
 
 /** Writes a backup as the live database of another vault name (which must not be open). */
-async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord): Promise<RestoreResult> {
-  const { store, sql, name } = jobs.parts;
+async function restoreInto(vault: VaultContext, into: string, record: BackupRecord): Promise<RestoreResult> {
+  const { store, engine, name } = vault;
   const release = await acquireLock(into, 0);
-  let target: ChunkStore | undefined;
+  let target: VaultStore | undefined;
   try {
-    target = await ChunkStore.open(into);
+    target = await VaultStore.open(into);
     const chunks: StoredChunk[] = [];
     for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await store.getChunk(key));
     const now = Date.now();
@@ -100,8 +117,7 @@ async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord)
     let previousBackupId: string | undefined;
     if (current && current.manifest.sizeBytes > 0) {
       previousBackupId = newId('bk');
-      const before = await readImage(target, current.manifest);
-      const check = checkImage(sql, before);
+      const { check, image: before } = await checkImage(engine, await readImage(target, current.manifest));
       const note = `Automatic backup before restoring ${record.info.backupId} from "${name}"`;
       backups.set(previousBackupId, beforeRestoreRecord(previousBackupId, current.manifest, await sha256Hex(before), check.tables, note, now));
     }
@@ -112,25 +128,3 @@ async function restoreInto(jobs: BackupJobs, into: string, record: BackupRecord)
     release();
   }
 }
-
-/** The automatic backup of the state a restore replaces (the live head's manifest, so it costs no chunks). */
-export function beforeRestoreRecord(backupId: string, head: Manifest, sha256: string, tables: readonly TableCount[], note: string, createdAt: number): BackupRecord {
-  const manifest: Manifest = { ...head, sha256 };
-  return {
-    manifest,
-    info: {
-      backupId,
-      createdAt,
-      method: 'auto',
-      note,
-      auto: 'before-restore',
-      sizeBytes: manifest.sizeBytes,
-      storedBytes: 0,
-      pageSize: manifest.pageSize,
-      pageCount: manifest.pageCount,
-      sha256,
-      tables,
-    },
-  };
-}
-

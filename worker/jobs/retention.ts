@@ -29,7 +29,7 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { BackupInfo, RetentionDecision, RetentionPolicy, RetentionResult } from '../../src/protocol';
 import { LIVE_HEAD } from '../store/schema';
-import type { BackupJobs } from './backup-jobs';
+import type { VaultContext } from './context';
 
 /** Meta key the policy is stored under. */
 export const RETENTION_META_KEY = 'retention';
@@ -125,7 +125,7 @@ export function planRetention(backups: readonly RetentionCandidate[], policy: Re
     groups.set(group, [...(groups.get(group) ?? []), b]);
   }
   for (const [group, members] of groups) {
-    members.slice(0, policy.keepLast ?? 0).forEach((b) => keep(b.backupId, `one of the last ${policy.keepLast} ${group}`));
+    for (const b of members.slice(0, policy.keepLast ?? 0)) keep(b.backupId, `one of the last ${policy.keepLast} ${group}`);
     for (const bucket of BUCKETS) {
       const limit = policy[bucket.rule] ?? 0;
       const seen = new Set<string>();
@@ -214,14 +214,14 @@ export function checkPolicy(value: unknown): RetentionPolicy {
 }
 
 /** The stored policy, `{}` (keep everything) when none was set. */
-export async function loadPolicy(jobs: BackupJobs): Promise<RetentionPolicy> {
-  return (await jobs.parts.store.getMeta<RetentionPolicy>(RETENTION_META_KEY)) ?? {};
+export async function loadPolicy(vault: VaultContext): Promise<RetentionPolicy> {
+  return (await vault.store.getMeta<RetentionPolicy>(RETENTION_META_KEY)) ?? {};
 }
 
 /** Stores the policy (replacing the previous one). @throws INVALID_ARGUMENT */
-export async function savePolicy(jobs: BackupJobs, value: unknown): Promise<void> {
+export async function savePolicy(vault: VaultContext, value: unknown): Promise<void> {
   const policy = checkPolicy(value);
-  await jobs.parts.store.commit({ meta: new Map([[RETENTION_META_KEY, policy]]) });
+  await vault.store.commit({ meta: new Map([[RETENTION_META_KEY, policy]]) });
 }
 
 /**
@@ -229,17 +229,19 @@ export async function savePolicy(jobs: BackupJobs, value: unknown): Promise<void
  * key at a time, through the store's public `storedBytes`) only when the policy has `maxBytes`, and
  * only for keys the live database does not hold.
  */
-async function planNow(jobs: BackupJobs, policy: RetentionPolicy): Promise<RetentionResult> {
-  const { store } = jobs.parts;
+async function planNow(vault: VaultContext, policy: RetentionPolicy): Promise<RetentionResult> {
+  const { store } = vault;
   const records = store.listBackups();
   const backups = records.map((r): RetentionCandidate => ({ ...r.info, chunks: r.manifest.chunks }));
-  const inUse = new Set(backups.filter((b) => jobs.runner.uses(b.backupId)).map((b) => b.backupId));
+  const inUse = new Set(backups.filter((b) => vault.runner.uses(b.backupId) || store.isHeld(b.backupId)).map((b) => b.backupId));
   const liveKeys = new Set(store.head(LIVE_HEAD)?.manifest.chunks ?? []);
   const chunkBytes = new Map<string, number>();
   if (policy.maxBytes !== undefined) {
     const keys = [...new Set(backups.flatMap((b) => b.chunks))].filter((key) => !liveKeys.has(key));
     const sizes = await Promise.all(keys.map((key) => store.storedBytes([key])));
-    keys.forEach((key, i) => chunkBytes.set(key, sizes[i]!));
+    keys.forEach((key, i) => {
+      chunkBytes.set(key, sizes[i]!);
+    });
   }
   return planRetention(backups, policy, { inUse, liveKeys, chunkBytes });
 }
@@ -249,18 +251,24 @@ async function planNow(jobs: BackupJobs, policy: RetentionPolicy): Promise<Reten
  * with the chunks nothing references any more. A dry run only plans (no job, nothing deleted).
  * @throws INVALID_ARGUMENT, CLOSED, STORAGE
  */
-export async function applyRetention(jobs: BackupJobs, options: { dryRun?: unknown } = {}): Promise<RetentionResult> {
+export async function applyRetention(vault: VaultContext, options: { dryRun?: unknown } = {}): Promise<RetentionResult> {
   if (options.dryRun !== undefined && typeof options.dryRun !== 'boolean') {
     throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'dryRun must be true or false.', { argument: 'dryRun' });
   }
-  const policy = await loadPolicy(jobs);
-  if (options.dryRun) return planNow(jobs, policy);
-  const { done } = await jobs.runner.enqueue('retention', {}, async (ctx) => {
-    const plan = await planNow(jobs, policy);
+  const policy = await loadPolicy(vault);
+  if (options.dryRun) return planNow(vault, policy);
+  const { done } = await vault.runner.enqueue('retention', {}, async (ctx) => {
+    const plan = await planNow(vault, policy);
     ctx.progress('remove', 0, plan.removed.length, 'chunks');
-    if (plan.removed.length > 0) await jobs.parts.store.commit({ backups: new Map(plan.removed.map((r) => [r.backupId, null])) }, { signal: ctx.signal });
+    if (plan.removed.length === 0) return plan;
+    // keepHeld: a backup a reader took since the plan was made (a restore queued meanwhile) stays.
+    const { kept } = await vault.store.commit({ backups: new Map(plan.removed.map((r) => [r.backupId, null])) }, { signal: ctx.signal, keepHeld: true });
     ctx.progress('remove', plan.removed.length, plan.removed.length, 'chunks');
-    return plan;
+    if (kept.length === 0) return plan;
+    return {
+      removed: plan.removed.filter((r) => !kept.includes(r.backupId)),
+      kept: [...plan.kept, ...kept.map((backupId) => ({ backupId, reason: 'in use by a running job' }))],
+    };
   });
   return done;
 }

@@ -12,7 +12,7 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
 import type { JobError, JobKind, JobRecord, Progress, ProgressListener, ProgressPhase, ProgressUnit } from '../../src/protocol';
-import type { ChunkStore } from '../store/chunk-store';
+import type { VaultStore } from '../store/vault-store';
 import type { StoredJob } from '../store/schema';
 
 const PROGRESS_INTERVAL_MS = 100;
@@ -52,7 +52,7 @@ export class JobRunner {
   private chain: Promise<unknown> = Promise.resolve();
   private stopped = false;
 
-  constructor(private readonly store: ChunkStore) {}
+  constructor(private readonly store: VaultStore) {}
 
   /**
    * Marks jobs left `running` or `queued` by a worker that ended as `interrupted` (or `succeeded`,
@@ -227,7 +227,7 @@ export class JobRunner {
 }
 
 /** The public shape of a stored job. */
-export function publicRecord(job: StoredJob): JobRecord {
+function publicRecord(job: StoredJob): JobRecord {
   const { progress: _progress, bytesStored: _bytes, queuedAt: _queued, ...rest } = job;
   return rest;
 }

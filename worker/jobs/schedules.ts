@@ -111,7 +111,7 @@ export class Scheduler {
   /** Sets the timer for the earliest due schedule (unless a run is in progress: it re-arms after). */
   private arm(): void {
     this.disarm();
-    if (this.stopped || this.ticking) return;
+    if (this.stopped || this.ticking !== undefined) return;
     // The clock may have gone backwards while open (noticed within MAX_TIMER_MS): count from now.
     if (this.rebase()) this.persist().catch(() => undefined);
     const next = Math.min(...[...this.schedules.values()].map(nextRunAt));

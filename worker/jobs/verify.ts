@@ -1,7 +1,8 @@
 /**
  * Verification by restore: read every chunk of a backup back (re-hashing each), hash the image,
- * open it in a scratch connection (`trusted_schema=OFF`, no application functions) and run
- * `integrity_check` and `foreign_key_check`. "An untested backup is a hope, not a backup."
+ * open it in the sandbox (`trusted_schema=OFF`, no application functions, off the live
+ * connection's thread) and run `integrity_check` and `foreign_key_check`.
+ * "An untested backup is a hope, not a backup."
  *
  * Invariants:
  * - Damage is a report (`ok: false` with a `reason`), never a thrown error: a damaged chunk, a
@@ -14,11 +15,11 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sha256Hex } from '../../src/format/sha256';
 import type { BackupInfo, TableCount, VerifyReport } from '../../src/protocol';
-import { checkImage, type ImageCheck } from '../engine/scratch';
+import { checkImage, type ImageCheck } from '../engine';
 import type { Manifest } from '../store/schema';
 import { checkId } from '../validate';
-import type { BackupJobs } from './backup-jobs';
 import { readImage } from './chunk-io';
+import type { VaultContext } from './context';
 import type { JobContext } from './runner';
 
 /** What a backup claims to be, to check the image against. */
@@ -32,7 +33,7 @@ export interface Expected {
  * backup can be verified before its manifest is committed).
  */
 export async function verifyManifest(
-  jobs: BackupJobs,
+  vault: VaultContext,
   manifest: Manifest,
   expected: Expected,
   ctx: JobContext,
@@ -52,7 +53,7 @@ export async function verifyManifest(
   const middle = weight.from + Math.round((weight.to - weight.from) * 0.8);
   let image: Uint8Array;
   try {
-    image = await readImage(jobs.parts.store, manifest, {
+    image = await readImage(vault.store, manifest, {
       signal: ctx.signal,
       onChunk: (n, total) => ctx.progress('verify-read', n, total, 'chunks', { from: weight.from, to: middle }),
     });
@@ -65,9 +66,10 @@ export async function verifyManifest(
   ctx.signal.throwIfAborted();
   let check: ImageCheck;
   try {
-    check = checkImage(jobs.parts.sql, image);
+    check = (await checkImage(vault.engine, image)).check;
   } catch (error) {
-    if (error instanceof PagevaultError) return failed(`The image is not a readable SQLite database: ${error.message}`, { sha256Match });
+    // Running out of the sandbox's budget says nothing about the backup: that is an error, not a verdict.
+    if (error instanceof PagevaultError && error.code !== ErrorCode.LIMIT_EXCEEDED) return failed(`The image is not a readable SQLite database: ${error.message}`, { sha256Match });
     throw error;
   }
   ctx.progress('verify-check', 1, 1, 'chunks', { from: middle, to: weight.to });
@@ -102,25 +104,27 @@ export function markVerified(info: BackupInfo, report: VerifyReport, at: number)
  * @returns the report; damage gives `ok: false` with a `reason`, not an error.
  * @throws NOT_FOUND, CANCELLED, CLOSED, STORAGE
  */
-export async function verifyBackup(jobs: BackupJobs, backupIdValue: unknown): Promise<VerifyReport> {
+export async function verifyBackup(vault: VaultContext, backupIdValue: unknown): Promise<VerifyReport> {
   const backupId = checkId(backupIdValue, 'backupId');
-  if (!jobs.parts.store.backup(backupId)) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
+  // Held from now until the job ends, in use: its chunks stay while they are read, a drop is
+  // refused and a retention sweep leaves it, while queued too (NOT_FOUND if it is gone already).
+  const held = await vault.store.hold(backupId, { inUse: true });
   let report: VerifyReport | undefined;
-  const { done } = await jobs.runner.enqueue('verify', { backupId }, async (ctx) => {
-    // Held: its chunks stay while they are read (NOT_FOUND if a drop got there first; later drops
-    // are refused while this job uses the backup).
-    const held = await jobs.parts.store.hold(backupId);
-    try {
-      const record = jobs.parts.store.backup(backupId)!;
-      report = await verifyManifest(jobs, record.manifest, record.info, ctx, { from: 0, to: 99 });
+  let done: Promise<VerifyReport>;
+  try {
+    ({ done } = await vault.runner.enqueue('verify', { backupId }, async (ctx) => {
+      const record = vault.store.backup(backupId)!;
+      report = await verifyManifest(vault, record.manifest, record.info, ctx, { from: 0, to: 99 });
       const info = markVerified(record.info, report, Date.now());
-      await jobs.parts.store.commit({ backups: new Map([[backupId, { ...record, info }]]) }, { signal: ctx.signal });
-    } finally {
-      await held.release();
-    }
-    if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed verification: ${report.reason}`, { backupId });
-    return report;
-  });
+      await vault.store.commit({ backups: new Map([[backupId, { ...record, info }]]) }, { signal: ctx.signal });
+      if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed verification: ${report.reason}`, { backupId });
+      return report;
+    }));
+  } catch (error) {
+    await held.release();
+    throw error;
+  }
+  done = done.finally(held.release);
   try {
     return await done;
   } catch (error) {

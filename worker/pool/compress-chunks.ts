@@ -4,7 +4,8 @@
  * reach the store), and decode stored chunks with their output capped at the declared size.
  */
 import { compressChunk, decompressChunk } from '../../src/format/codec';
-import type { CompressedChunk, DecodedChunk, StoredForm } from './protocol';
+import type { StoredChunk } from '../../src/format/codec';
+import type { CompressedChunk, DecodedChunk } from './protocol';
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.byteLength !== b.byteLength) return false;
@@ -33,7 +34,7 @@ export function compressChecked(chunks: readonly Uint8Array[]): CompressedChunk[
 }
 
 /** The plaintext of each stored chunk, owning its buffer, or why it does not decode. */
-export function decodeAll(chunks: readonly StoredForm[]): DecodedChunk[] {
+export function decodeAll(chunks: readonly Omit<StoredChunk, 'key'>[]): DecodedChunk[] {
   return chunks.map((chunk) => {
     try {
       return { plain: owned(decompressChunk(chunk.codec, chunk.data, chunk.size)) };

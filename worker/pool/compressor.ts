@@ -9,7 +9,8 @@
  *   them, a helper that crashed), the work runs inline: slower, never lost.
  */
 import { compressChecked, decodeAll } from './compress-chunks';
-import type { CompressedChunk, DecodedChunk, HelperRequest, HelperResponse, StoredForm } from './protocol';
+import type { StoredChunk } from '../../src/format/codec';
+import type { CompressedChunk, DecodedChunk, HelperRequest, HelperResponse } from './protocol';
 import { spawnCompressor } from './spawn';
 
 /** Chunks per message: enough to amortise the round trip, small enough to spread the work. */
@@ -41,7 +42,7 @@ export class Compressor {
   }
 
   /** The plaintext of each stored chunk, in order, or `{ error }` for one that does not decode. */
-  decode(chunks: readonly StoredForm[]): Promise<DecodedChunk[]> {
+  decode(chunks: readonly Omit<StoredChunk, 'key'>[]): Promise<DecodedChunk[]> {
     return this.spread(chunks, (batch) => decodeAll(batch), (id, batch) => {
       const copies = batch.map((c) => ({ codec: c.codec, size: c.size, data: c.data.slice() }));
       return { message: { id, op: 'decode', chunks: copies }, transfer: copies.map((c) => c.data.buffer as ArrayBuffer) };

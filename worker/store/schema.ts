@@ -4,23 +4,12 @@
  * collection never has to look at another's manifests.
  */
 import type { DBSchema } from 'idb';
+import type { StoredChunk } from '../../src/format/codec';
 import type { BackupInfo, JobRecord, Progress } from '../../src/protocol';
 
 /** Bumped when the object stores change; an older worker meeting a newer store stops with a clear error. */
 export const STORE_VERSION = 1;
 export const DB_PREFIX = 'pagevault:';
-
-export type ChunkCodec = 'raw' | 'deflate';
-
-/** A chunk as stored: keyed by the SHA-256 (hex) of its plaintext. */
-export interface StoredChunk {
-  readonly key: string;
-  readonly codec: ChunkCodec;
-  /** Plaintext length in bytes. */
-  readonly size: number;
-  /** The bytes as stored (compressed when `codec` is `deflate`). */
-  readonly data: Uint8Array;
-}
 
 /** An ordered list of chunk keys that reassembles one database image. */
 export interface Manifest {

@@ -52,7 +52,9 @@ export function diffChunk(baseChunk: Uint8Array, newChunk: Uint8Array, pageSize:
   }
   if (encodedPatchLength(pages.length, pageSize) >= newChunk.length) return null;
   const data = new Uint8Array(pages.length * pageSize);
-  pages.forEach((p, i) => data.set(newChunk.subarray(p * pageSize, (p + 1) * pageSize), i * pageSize));
+  pages.forEach((p, i) => {
+    data.set(newChunk.subarray(p * pageSize, (p + 1) * pageSize), i * pageSize);
+  });
   return { pages, data };
 }
 
@@ -65,7 +67,9 @@ export function encodePatch(baseKey: string, patch: ChunkPatch, pageSize: number
   const view = new DataView(out.buffer);
   out.set(key, PATCH_OFFSET_BASE_KEY);
   view.setUint32(PATCH_OFFSET_PAGE_COUNT, patch.pages.length);
-  patch.pages.forEach((p, i) => view.setUint32(PATCH_OFFSET_INDEXES + 4 * i, p));
+  patch.pages.forEach((p, i) => {
+    view.setUint32(PATCH_OFFSET_INDEXES + 4 * i, p);
+  });
   out.set(patch.data, PATCH_OFFSET_INDEXES + 4 * patch.pages.length);
   return out;
 }
@@ -108,6 +112,8 @@ export function decodePatch(payload: Uint8Array, chunkBytes: number, pageSize: n
 export function applyPatch(baseChunk: Uint8Array, patch: ChunkPatch, chunkBytes: number, pageSize: number): Uint8Array {
   const out = new Uint8Array(chunkBytes);
   out.set(baseChunk.subarray(0, Math.min(baseChunk.length, chunkBytes)), 0);
-  patch.pages.forEach((p, i) => out.set(patch.data.subarray(i * pageSize, (i + 1) * pageSize), p * pageSize));
+  patch.pages.forEach((p, i) => {
+    out.set(patch.data.subarray(i * pageSize, (i + 1) * pageSize), p * pageSize);
+  });
   return out;
 }

@@ -5,24 +5,22 @@
  */
 import { ErrorCode, PagevaultError } from '../../errors';
 import type { InspectResult } from '../../protocol';
-import { decompressChunk } from '../codec';
+import { decompressUntrustedChunk } from '../codec';
 import type { ChunkCodec } from '../codec';
 import { Sha256, fromHex, sha256, toHex } from '../sha256';
 import { checkIterations, deriveCached, METADATA_RECORD_INDEX, open, TABLE_RECORD_INDEX } from './crypto';
 import type { ArchiveKeyCache, ArchiveKeys } from './crypto';
-import {
-  ARCHIVE_MAGIC, CODEC_CODES, CRITICAL_FLAGS_MASK, DEFAULT_MAX_IMAGE_BYTES, DIGEST_BYTES, ENTRY_BYTES, FLAG_ENCRYPTED,
-  FOOTER_BYTES, FOOTER_FIELDS_BYTES, FORMAT_VERSION, GCM_TAG_BYTES, KIND_CODES, KNOWN_FLAGS, MAX_CHUNK_COUNT, MAX_HEADER_BYTES,
-  MIN_FORMAT_VERSION, PREAMBLE_BYTES, PREAMBLE_OFFSET_FLAGS, PREAMBLE_OFFSET_HEADER_LENGTH, PREAMBLE_OFFSET_VERSION,
-  TRAILER_CHECKSUM_BYTES, validateHeader, validateSealedHeader,
-} from './layout';
-import type { ArchiveHeader, RecordKind, SealedHeader } from './layout';
+import { parseJson, readFrame } from './frame';
+import type { Frame } from './frame';
+import { CODEC_CODES, DEFAULT_MAX_IMAGE_BYTES, KIND_CODES, validateHeader } from './layout';
+import type { ArchiveHeader, RecordKind } from './layout';
+import { PADDING_RECORD_INDEX_BASE, paddedTableEntries, paddingRecordLengths } from './padding';
 import { applyPatch, decodePatch } from './patch';
 import { readExact } from './source';
 import type { ByteSource } from './source';
-import { decodeEntries, decodeFooter } from './table';
+import { decodeEntries } from './table';
 import type { ChunkEntry } from './table';
-import { metadataDigest, trailerChecksum } from './writer';
+import { metadataDigest } from './writer';
 
 export interface OpenArchiveOptions {
   /**
@@ -66,91 +64,9 @@ export interface OpenedArchive {
   chunks(resolve?: BaseResolver): AsyncIterable<ArchiveChunk>;
 }
 
-interface Frame {
-  readonly version: number;
-  /** The whole header; for an encrypted v2 file, undefined until the metadata is unsealed. */
-  readonly header: ArchiveHeader | undefined;
-  /** The clear header of an encrypted v2 file. */
-  readonly sealed: SealedHeader | undefined;
-  readonly encrypted: boolean;
-  /** The first 12 preamble bytes (magic, version, flags): bound into the sealed metadata. */
-  readonly preamble: Uint8Array;
-  readonly headerDigest: Uint8Array;
-  readonly bodyStart: number;
-  readonly trailerOffset: number;
-  readonly chunkCount: number;
-  readonly storedTable: Uint8Array;
-}
-
-/** Reads and checks preamble, header, footer and trailer (without decrypting anything). */
-async function readFrame(source: ByteSource, maxImageBytes: number): Promise<Frame> {
-  const minSize = PREAMBLE_BYTES + DIGEST_BYTES + FOOTER_BYTES;
-  const preamble = await source.read(0, PREAMBLE_BYTES).catch(() => new Uint8Array(0));
-  if (preamble.length < ARCHIVE_MAGIC.length || ARCHIVE_MAGIC.some((b, i) => preamble[i] !== b)) {
-    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The file is not a pagevault archive.');
-  }
-  if (source.size < minSize || preamble.length < PREAMBLE_BYTES) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive is truncated.');
-  const view = new DataView(preamble.buffer, preamble.byteOffset, PREAMBLE_BYTES);
-  const version = view.getUint16(PREAMBLE_OFFSET_VERSION);
-  if (version < MIN_FORMAT_VERSION || version > FORMAT_VERSION) {
-    throw new PagevaultError(
-      version > FORMAT_VERSION ? ErrorCode.UNSUPPORTED_VERSION : ErrorCode.INVALID_BACKUP,
-      `Archive format version ${version} is not supported (this build reads versions ${MIN_FORMAT_VERSION} to ${FORMAT_VERSION}).`,
-      { version },
-    );
-  }
-  const flags = view.getUint16(PREAMBLE_OFFSET_FLAGS);
-  if ((flags & CRITICAL_FLAGS_MASK & ~KNOWN_FLAGS) !== 0) {
-    throw new PagevaultError(ErrorCode.UNSUPPORTED_VERSION, `The archive uses features this build does not know (flags 0x${flags.toString(16)}).`, { flags });
-  }
-  const headerLength = view.getUint32(PREAMBLE_OFFSET_HEADER_LENGTH);
-  if (headerLength > source.size - minSize) throw new PagevaultError(ErrorCode.INTEGRITY, `The header length ${headerLength} runs past the end of the file.`, { headerLength });
-  if (headerLength > MAX_HEADER_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The header is ${headerLength} bytes; the limit is ${MAX_HEADER_BYTES}.`, { headerLength });
-
-  const headerAndDigest = await readExact(source, 0, PREAMBLE_BYTES + headerLength + DIGEST_BYTES);
-  const headerDigest = headerAndDigest.slice(PREAMBLE_BYTES + headerLength);
-  const computed = await sha256(headerAndDigest.subarray(0, PREAMBLE_BYTES + headerLength));
-  if (toHex(computed) !== toHex(headerDigest)) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive header is damaged (digest mismatch).');
-  const parsed = parseJson(headerAndDigest.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength));
-  const encrypted = (flags & FLAG_ENCRYPTED) !== 0;
-  // v2 encrypted: only the key's facts are clear; everything else waits for the passphrase.
-  const sealed = encrypted && version >= 2 ? validateSealedHeader(parsed) : undefined;
-  const header = sealed ? undefined : validateHeader(parsed, maxImageBytes);
-  if (header && encrypted !== (header.encryption !== undefined)) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The encryption flag and the header disagree.');
-
-  const footer = decodeFooter(await readExact(source, source.size - FOOTER_BYTES, FOOTER_BYTES));
-  const bodyStart = PREAMBLE_BYTES + headerLength + DIGEST_BYTES;
-  // The footer's chunk count is checked against the header here, or after unsealing (v2 encrypted).
-  const chunkCount = header?.chunkCount ?? footer.chunkCount;
-  if (chunkCount > MAX_CHUNK_COUNT) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer is damaged (chunk count over the limit).');
-  const tableLength = chunkCount * ENTRY_BYTES + (encrypted ? GCM_TAG_BYTES : 0);
-  if (
-    footer.chunkCount !== chunkCount ||
-    footer.trailerLength !== tableLength + TRAILER_CHECKSUM_BYTES ||
-    footer.trailerOffset < bodyStart ||
-    footer.trailerOffset + footer.trailerLength + FOOTER_BYTES !== source.size
-  ) {
-    throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer does not match its header or the file size: truncated, extended or damaged.');
-  }
-  const trailer = await readExact(source, footer.trailerOffset, footer.trailerLength);
-  const storedTable = trailer.subarray(0, tableLength);
-  const footerBytes = await readExact(source, source.size - FOOTER_BYTES, FOOTER_FIELDS_BYTES);
-  const expected = await trailerChecksum(headerDigest, storedTable, footerBytes);
-  if (toHex(expected) !== toHex(trailer.subarray(tableLength))) throw new PagevaultError(ErrorCode.INTEGRITY, 'The chunk table is damaged (checksum mismatch).');
-  return { version, header, sealed, encrypted, preamble: preamble.slice(0, PREAMBLE_OFFSET_HEADER_LENGTH), headerDigest, bodyStart, trailerOffset: footer.trailerOffset, chunkCount, storedTable };
-}
-
 /** The refusal of a plain file where an encrypted one is required. */
 export function notEncrypted(what = 'This backup'): PagevaultError {
   return new PagevaultError(ErrorCode.NOT_ENCRYPTED, `${what} is not encrypted, and an encrypted backup was required: it may have been replaced by a plain copy.`);
-}
-
-function parseJson(bytes: Uint8Array): unknown {
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The archive header is not valid JSON.', {}, { cause: error });
-  }
 }
 
 /** Facts of a header as `inspect` reports them. */
@@ -188,15 +104,21 @@ export type ArchiveFacts = InspectResult & { readonly header?: ArchiveHeader };
  * Reads an archive's header facts without reading the body (header, footer and trailer checksum
  * are verified). An encrypted v2 archive without a passphrase tells only that it is encrypted, its
  * format version and its file size (`sizeBytes`; `pageSize` and `pageCount` 0); with the passphrase
- * (checked) it tells everything. A v1 archive's header is clear either way.
+ * (checked) it tells everything. A v1 archive's header is clear either way, and a passphrase given
+ * for an encrypted one is checked too.
  * @throws INVALID_BACKUP, UNSUPPORTED_VERSION, INTEGRITY, LIMIT_EXCEEDED; with a passphrase also WRONG_PASSPHRASE.
  * @example const facts = await inspectArchive(blobSource(file), { passphrase });
  */
 export async function inspectArchive(source: ByteSource, options: InspectArchiveOptions = {}): Promise<ArchiveFacts> {
   const maxImageBytes = options.maxImageBytes ?? DEFAULT_MAX_IMAGE_BYTES;
   const frame = await readFrame(source, maxImageBytes);
-  if (frame.header) return { ...factsOf(frame.version, frame.header), header: frame.header };
-  if (options.passphrase === undefined || options.passphrase === '') {
+  const hasPassphrase = options.passphrase !== undefined && options.passphrase !== '';
+  if (frame.header) {
+    // v1 encrypted: the header is clear, but a passphrase given is checked all the same.
+    if (frame.encrypted && hasPassphrase) await unlock(frame, options.passphrase, options.keyCache, maxImageBytes);
+    return { ...factsOf(frame.version, frame.header), header: frame.header };
+  }
+  if (!hasPassphrase) {
     return { format: 'archive', version: frame.version, pageSize: 0, pageCount: 0, sizeBytes: source.size, encrypted: true };
   }
   const { header } = await unlock(frame, options.passphrase, options.keyCache, maxImageBytes);
@@ -212,17 +134,29 @@ async function unlock(frame: Frame, passphrase: string | undefined, keyCache: Ar
   if (passphrase === undefined || passphrase === '') throw new PagevaultError(ErrorCode.PASSPHRASE_REQUIRED, 'This backup is encrypted; a passphrase is required.');
   checkIterations(encryption.iterations);
   let keys = await deriveCached(passphrase, encryption.salt, encryption.iterations, frame.version, keyCache);
-  if (keys.keyCheck !== encryption.keyCheck && frame.version === 1 && passphrase.normalize('NFC') !== passphrase) {
-    // v1 files were written before passphrases were normalised: try the passphrase as typed.
-    keys = await deriveCached(passphrase, encryption.salt, encryption.iterations, frame.version, keyCache, true);
+  if (keys.keyCheck !== encryption.keyCheck && frame.version === 1) {
+    // v1 files were written before passphrases were normalised: try the passphrase as given, then
+    // in NFD (what a Mac's file system and some keyboards produced), for a file written in either.
+    for (const form of new Set([passphrase, passphrase.normalize('NFD')])) {
+      if (form === passphrase.normalize('NFC') || keys.keyCheck === encryption.keyCheck) continue;
+      keys = await deriveCached(form, encryption.salt, encryption.iterations, frame.version, keyCache, true);
+    }
   }
-  if (keys.keyCheck !== encryption.keyCheck) throw new PagevaultError(ErrorCode.WRONG_PASSPHRASE, 'The passphrase does not open this backup.');
-  if (frame.header) return { header: frame.header, keys };
   const binding = { headerDigest: await metadataDigest(frame.preamble, encryption), index: METADATA_RECORD_INDEX, last: true, kind: 0, codec: 0 };
-  const inner = parseJson(await open(keys, fromHex(encryption.noncePrefix)!, binding, fromHex(frame.sealed!.sealed)!));
+  const openMetadata = () => open(keys, fromHex(encryption.noncePrefix)!, binding, fromHex(frame.sealed!.sealed)!);
+  if (keys.keyCheck !== encryption.keyCheck) {
+    // v2: a key that opens the sealed metadata is the right one, so a key check that disagrees was
+    // altered (it is clear and unkeyed): that is tampering, not a wrong passphrase.
+    if (frame.sealed && (await openMetadata().then(() => true, () => false))) {
+      throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive header was altered: its key check does not match the key that opens it.');
+    }
+    throw new PagevaultError(ErrorCode.WRONG_PASSPHRASE, 'The passphrase does not open this backup.');
+  }
+  if (frame.header) return { header: frame.header, keys };
+  const inner = parseJson(await openMetadata());
   if (typeof inner === 'object' && inner !== null && 'encryption' in inner) throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The sealed header must not hold "encryption".');
   const header = validateHeader({ ...(inner as object), encryption }, maxImageBytes);
-  if (header.chunkCount !== frame.chunkCount) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer does not match its sealed header.');
+  if (paddedTableEntries(header.chunkCount) !== frame.tableEntries) throw new PagevaultError(ErrorCode.INTEGRITY, 'The archive footer does not match its sealed header.');
   return { header, keys };
 }
 
@@ -249,7 +183,21 @@ export async function openArchive(source: ByteSource, options: OpenArchiveOption
     table = await open(keys, noncePrefix, { headerDigest, index: TABLE_RECORD_INDEX, last: true, kind: 0, codec: 0 }, table);
   }
   const full = header!;
-  const entries = decodeEntries(table, full, frame.bodyStart, frame.trailerOffset, encrypted);
+  const entries = decodeEntries(table, full, frame.bodyStart, frame.trailerOffset, encrypted, frame.padded);
+  const last = entries.at(-1);
+  const recordsEnd = last === undefined ? frame.bodyStart : last.offset + last.storedLength;
+
+  /** Authenticates the padding records (encrypted v2): their bytes are ignored, but every byte of the file is checked. */
+  async function checkPadding(): Promise<void> {
+    if (!frame.padded) return;
+    let at = recordsEnd;
+    const lengths = paddingRecordLengths(frame.trailerOffset - recordsEnd);
+    for (const [k, length] of lengths.entries()) {
+      const binding = { headerDigest, index: PADDING_RECORD_INDEX_BASE + k, last: k === lengths.length - 1, kind: 0, codec: 0 };
+      await open(keys!, noncePrefix, binding, await readExact(source, at, length));
+      at += length;
+    }
+  }
 
   async function* chunks(resolve?: BaseResolver): AsyncIterable<ArchiveChunk> {
     const image = new Sha256();
@@ -267,14 +215,14 @@ export async function openArchive(source: ByteSource, options: OpenArchiveOption
       }
       let plain: Uint8Array;
       if (kind === 'full') {
-        plain = decompressChunk(entry.codec, stored, size);
+        plain = decompressUntrustedChunk(entry.codec, stored, size);
       } else if (kind === 'ref') {
         plain = await base(key, index);
         if (plain.length !== size || toHex(await sha256(plain)) !== key) {
           throw new PagevaultError(ErrorCode.CHAIN, `Base chunk for chunk ${index} does not match its key.`, { index });
         }
       } else {
-        const patch = decodePatch(decompressChunk(entry.codec, stored, entry.payloadLength), size, full.pageSize);
+        const patch = decodePatch(decompressUntrustedChunk(entry.codec, stored, entry.payloadLength), size, full.pageSize);
         const baseChunk = await base(patch.baseKey, index);
         if (toHex(await sha256(baseChunk)) !== patch.baseKey) {
           throw new PagevaultError(ErrorCode.CHAIN, `Base chunk for chunk ${index} does not match its key.`, { index });
@@ -288,6 +236,7 @@ export async function openArchive(source: ByteSource, options: OpenArchiveOption
       const isFull = kind === 'full';
       yield { index, key, size, kind, codec: isFull ? entry.codec : 'raw', data: isFull ? stored : plain, plain };
     }
+    await checkPadding();
     if (toHex(image.digest()) !== full.sha256) throw new PagevaultError(ErrorCode.INTEGRITY, 'The reassembled image does not match the SHA-256 in the header.');
   }
 

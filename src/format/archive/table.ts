@@ -9,10 +9,11 @@ import {
   CODEC_CODES, ENTRY_BYTES, ENTRY_OFFSET_CODEC, ENTRY_OFFSET_INDEX, ENTRY_OFFSET_KEY, ENTRY_OFFSET_KIND,
   ENTRY_OFFSET_OFFSET, ENTRY_OFFSET_PAYLOAD_LENGTH, ENTRY_OFFSET_RESERVED_A, ENTRY_OFFSET_RESERVED_B,
   ENTRY_OFFSET_SIZE, ENTRY_OFFSET_STORED_LENGTH, FOOTER_BYTES, FOOTER_MAGIC, FOOTER_OFFSET_CHUNK_COUNT,
-  FOOTER_OFFSET_MAGIC, FOOTER_OFFSET_TRAILER_LENGTH, FOOTER_OFFSET_TRAILER_OFFSET, KIND_CODES, maxPayloadLength,
+  FOOTER_OFFSET_MAGIC, FOOTER_OFFSET_TRAILER_LENGTH, FOOTER_OFFSET_TRAILER_OFFSET, GCM_TAG_BYTES, KIND_CODES, maxPayloadLength,
   maxStoredLength,
 } from './layout';
 import type { ArchiveHeader, RecordKind } from './layout';
+import { paddingLength } from './padding';
 import { encodedPatchLength } from './patch';
 
 /** One chunk table entry. */
@@ -73,10 +74,12 @@ const kindByCode = new Map<number, RecordKind>(Object.entries(KIND_CODES).map(([
 const codecByCode = new Map<number, ChunkCodec>(Object.entries(CODEC_CODES).map(([k, v]) => [v, k as ChunkCodec]));
 
 /**
- * Decodes and cross-checks the table against the header and the body's extent.
+ * Decodes and cross-checks the table against the header and the body's extent. With `padded`
+ * (encrypted v2), the records end before `bodyEnd`, the rest is padding: at least one GCM tag, at
+ * most {@link paddingLength} of the records.
  * @throws INVALID_BACKUP when an entry is inconsistent (wrong index, size, kind, a gap or overlap, a length past its limit).
  */
-export function decodeEntries(table: Uint8Array, header: ArchiveHeader, bodyStart: number, bodyEnd: number, encrypted: boolean): ChunkEntry[] {
+export function decodeEntries(table: Uint8Array, header: ArchiveHeader, bodyStart: number, bodyEnd: number, encrypted: boolean, padded = false): ChunkEntry[] {
   const view = new DataView(table.buffer, table.byteOffset, table.length);
   const entries: ChunkEntry[] = [];
   let expectedOffset = bodyStart;
@@ -109,8 +112,11 @@ export function decodeEntries(table: Uint8Array, header: ArchiveHeader, bodyStar
     if (expectedOffset > bodyEnd) bad('record past the end of the body');
     entries.push({ index: i, kind, codec, offset, storedLength, payloadLength, size, key: toHex(table.subarray(at + ENTRY_OFFSET_KEY, at + ENTRY_OFFSET_KEY + 32)) });
   }
-  if (expectedOffset !== bodyEnd) {
-    throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The chunk records do not end where the trailer starts.');
+  // Padding: at least one tag (it cannot be cut off) and at most what PADME asks (a reader never
+  // authenticates more than 12% beyond the records).
+  const padding = bodyEnd - expectedOffset;
+  if (padded ? padding < GCM_TAG_BYTES || padding > paddingLength(expectedOffset - bodyStart) : padding !== 0) {
+    throw new PagevaultError(ErrorCode.INVALID_BACKUP, padded ? 'The padding after the chunk records is missing or too long.' : 'The chunk records do not end where the trailer starts.');
   }
   return entries;
 }

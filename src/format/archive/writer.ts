@@ -8,7 +8,7 @@ import { compressChunk, DEFAULT_DEFLATE_LEVEL } from '../codec';
 import type { ChunkCodec } from '../codec';
 import { Sha256, fromHex, isSha256Hex, sha256, toHex } from '../sha256';
 import {
-  CODEC_CODES, DIGEST_BYTES, FLAG_ENCRYPTED, FOOTER_FIELDS_BYTES, FORMAT_VERSION, ARCHIVE_MAGIC,
+  CODEC_CODES, DIGEST_BYTES, ENTRY_BYTES, FLAG_ENCRYPTED, FOOTER_FIELDS_BYTES, FORMAT_VERSION, ARCHIVE_MAGIC,
   GCM_TAG_BYTES, KIND_CODES, MAX_HEADER_BYTES, PREAMBLE_BYTES, PREAMBLE_OFFSET_FLAGS, PREAMBLE_OFFSET_HEADER_LENGTH,
   PREAMBLE_OFFSET_VERSION, TRAILER_CHECKSUM_BYTES, maxStoredLength, validateHeader,
 } from './layout';
@@ -20,6 +20,7 @@ import {
 import type { ArchiveKeys } from './crypto';
 import { encodePatch } from './patch';
 import type { ChunkPatch } from './patch';
+import { PADDING_RECORD_INDEX_BASE, paddedMetadataLength, paddedTableEntries, paddingLength, paddingRecordLengths } from './padding';
 import { encodeEntries, encodeFooter, expectedChunkSize } from './table';
 import type { ChunkEntry } from './table';
 
@@ -96,7 +97,14 @@ function preambleOf(encrypted: boolean, headerLength: number): Uint8Array {
 async function headerJson(header: ArchiveHeader, keys: ArchiveKeys | undefined): Promise<string> {
   const { encryption, ...rest } = header;
   if (encryption === undefined || keys === undefined) return JSON.stringify(header);
-  const inner = new TextEncoder().encode(JSON.stringify(rest));
+  const json = new TextEncoder().encode(JSON.stringify(rest));
+  // Spaces after the JSON (still valid JSON) round its length up to a size class: the clear
+  // header's length must not tell the note's length or the number of tables. The cap keeps the
+  // clear header (hex doubles the sealed bytes) within its limit.
+  const clearOverhead = JSON.stringify({ encryption, sealed: '' }).length;
+  const limit = Math.floor((MAX_HEADER_BYTES - clearOverhead) / 2) - GCM_TAG_BYTES;
+  const inner = new Uint8Array(paddedMetadataLength(json.length, limit)).fill(0x20);
+  inner.set(json, 0);
   const binding = { headerDigest: await metadataDigest(preambleOf(true, 0), encryption), index: METADATA_RECORD_INDEX, last: true, kind: 0, codec: 0 };
   const sealed = await seal(keys, fromHex(encryption.noncePrefix)!, binding, inner);
   return JSON.stringify({ encryption, sealed: toHex(sealed) });
@@ -203,11 +211,23 @@ export async function createArchiveWriter(input: ArchiveHeaderInput, options: Ar
       finished = true;
       const out = emitHeader();
       let table: Uint8Array = encodeEntries(entries);
+      let tableEntries = header.chunkCount;
       if (keys) {
-        table = await seal(keys, noncePrefix, { headerDigest: digest, index: TABLE_RECORD_INDEX, last: true, kind: 0, codec: 0 }, table);
+        // Encrypted: padding records round the body up to a size class, and zero entries round
+        // the table up to a power of two (ARCHIVE.md, "Padding").
+        const lengths = paddingRecordLengths(paddingLength(offset - headerBytes.length));
+        for (const [k, length] of lengths.entries()) {
+          const binding = { headerDigest: digest, index: PADDING_RECORD_INDEX_BASE + k, last: k === lengths.length - 1, kind: 0, codec: 0 };
+          out.push(await seal(keys, noncePrefix, binding, new Uint8Array(length - GCM_TAG_BYTES)));
+          offset += length;
+        }
+        tableEntries = paddedTableEntries(header.chunkCount);
+        const padded = new Uint8Array(tableEntries * ENTRY_BYTES);
+        padded.set(table, 0);
+        table = await seal(keys, noncePrefix, { headerDigest: digest, index: TABLE_RECORD_INDEX, last: true, kind: 0, codec: 0 }, padded);
       }
       const trailerLength = table.length + TRAILER_CHECKSUM_BYTES;
-      const footer = encodeFooter({ trailerOffset: offset, trailerLength, chunkCount: header.chunkCount });
+      const footer = encodeFooter({ trailerOffset: offset, trailerLength, chunkCount: tableEntries });
       const checksum = await trailerChecksum(digest, table, footer.subarray(0, FOOTER_FIELDS_BYTES));
       out.push(table, checksum, footer);
       return out;
