@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { server } from 'vitest/browser';
-import { storageError } from '../../worker/store/chunk-store';
+import { storageError } from '../../worker/store/idb-errors';
 import { fillRows, open, rawStore, uniqueName } from './helpers';
 
 interface EngineFacts {
