@@ -1,4 +1,4 @@
-/** Shared helpers for the browser suites (real Chromium, real IndexedDB, real workers). */
+/** Shared helpers for the browser suites (real engines: Chromium, Firefox, WebKit; real IndexedDB, real workers). */
 import { openDB } from 'idb';
 import { openVault, type OpenVaultOptions, type Vault } from '../../src/index';
 
