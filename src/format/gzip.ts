@@ -104,6 +104,34 @@ const DECLARED_HEAD_BYTES = 100;
  * @example const image = gunzipFirstMember(bytes, 1 << 30);
  */
 export function gunzipFirstMember(source: Uint8Array, maxOutput: number, declared?: (head: Uint8Array) => number | undefined): Uint8Array {
+  const steps = inflateMember(source, maxOutput, declared);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * `gunzipFirstMember` in steps: `pause` runs between input slices (at most 1 MiB of input each),
+ * so a large or hostile file does not hold the thread that calls it (a database worker keeps
+ * answering queries while an upload inflates). Same result, same errors.
+ */
+export async function gunzipFirstMemberStepped(
+  source: Uint8Array,
+  maxOutput: number,
+  declared: ((head: Uint8Array) => number | undefined) | undefined,
+  pause: () => Promise<void>,
+): Promise<Uint8Array> {
+  const steps = inflateMember(source, maxOutput, declared);
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await pause();
+  }
+}
+
+/** The inflater behind both: yields after each input slice, returns the checked output. */
+function* inflateMember(source: Uint8Array, maxOutput: number, declared?: (head: Uint8Array) => number | undefined): Generator<void, Uint8Array> {
   checkMemberHeader(source);
   const parts: Uint8Array[] = [];
   let total = 0;
@@ -154,6 +182,7 @@ export function gunzipFirstMember(source: Uint8Array, maxOutput: number, declare
       gunzip.push(source.subarray(at, end), end === source.length);
       at = end;
       if (memberEnd !== undefined) break;
+      yield;
     }
   } catch (error) {
     if (error instanceof PagevaultError) throw error;

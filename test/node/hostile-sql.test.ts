@@ -180,7 +180,7 @@ describe('the SQL dump allow-list', () => {
         const text = list.join(';\n');
         const outcome = await settle(runSqlDump(SQL, text, limits, pause));
         if (outcome.ok) expect(list.some((s) => REFUSED_STATEMENTS.includes(s))).toBe(false);
-        else expect(['NOT_SQLITE', 'LIMIT_EXCEEDED']).toContain(outcome.code);
+        else expect(['NOT_SQLITE', 'LIMIT_EXCEEDED', 'INVALID_BACKUP']).toContain(outcome.code);
       }),
       { numRuns: 300 },
     );

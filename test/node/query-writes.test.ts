@@ -40,6 +40,7 @@ const PROBES = [
   'CREATE VIEW v AS SELECT id FROM t',
   'DROP VIEW v',
   'BEGIN; INSERT INTO t (v) VALUES (\'in a transaction\'); COMMIT',
+  'PRAGMA optimize=0x10002',
 ];
 
 describe('query() knows when a statement changes the file', () => {
@@ -61,5 +62,22 @@ describe('query() knows when a statement changes the file', () => {
     conn.close();
     expect(missed).toEqual([]);
     expect(readsCounted).toEqual([]);
+  });
+
+  it('counts a write to the live file attached under another name, and a name that became a main table', async () => {
+    const conn = SqliteConnection.open(await loadSqlite());
+    conn.exec('CREATE TABLE t (x); CREATE TEMP TABLE zz (x)');
+    const wrote = (sql: string) => {
+      let noted = false;
+      conn.query(sql, undefined, () => (noted = true));
+      return noted;
+    };
+    expect(wrote('INSERT INTO zz VALUES (1)')).toBe(false); // TEMP is not in the file
+    conn.exec('DROP TABLE temp.zz; CREATE TABLE main.zz (x)');
+    expect(wrote('INSERT INTO zz VALUES (1)')).toBe(true); // the same text now writes the file
+    const file = String(conn.query('PRAGMA database_list')[0]!['file']);
+    conn.exec(`ATTACH '${file}' AS me`);
+    expect(wrote('INSERT INTO me.t VALUES (2)')).toBe(true);
+    conn.close();
   });
 });

@@ -62,9 +62,20 @@ export function limitError(error: unknown, budget: SandboxBudget): PagevaultErro
   });
 }
 
-/** UNSUPPORTED_FEATURE for "no such module: X" (a virtual table this SQLite build lacks), else undefined. */
+/**
+ * UNSUPPORTED_FEATURE for "no such module: X" (a virtual table this SQLite build lacks) or an
+ * unknown function (REGEXP, an application's own function) the schema calls, else undefined.
+ */
 export function featureError(error: unknown): PagevaultError | undefined {
   const message = error instanceof Error ? error.message : String(error);
+  const fn = /(?:unknown|no such) function:? ([\w$]+)/i.exec(message)?.[1];
+  if (fn) {
+    return new PagevaultError(
+      ErrorCode.UNSUPPORTED_FEATURE,
+      `The database's schema calls the SQL function ${fn}() (in a generated column, CHECK, index, view or trigger), which this build of SQLite (sql.js) does not have: the app could not write to it. Remove that use before uploading.`,
+      { feature: fn },
+    );
+  }
   const module = /no such module: ([\w$]+)/i.exec(message)?.[1];
   if (!module) return undefined;
   return new PagevaultError(
@@ -108,6 +119,9 @@ export function checkImageOn(sql: SqlJsStatic, image: Uint8Array, usable: boolea
     if (!usable) db.exec('PRAGMA query_only = ON;');
     const problems = db.exec('PRAGMA integrity_check(1)')[0]?.values ?? [];
     const integrity = String(problems[0]?.[0] ?? 'no answer from integrity_check');
+    // A sound file whose CHECK or index calls a function this SQLite lacks is not corrupt.
+    const missing = featureError(integrity);
+    if (missing) throw missing;
     if (integrity !== 'ok') return { integrity, foreignKeys: 0, tables: [], ...facts };
     const foreignKeys = db.exec('PRAGMA foreign_key_check')[0]?.values.length ?? 0;
     const tables = tableCounts(db);
@@ -129,6 +143,29 @@ export function checkImageOn(sql: SqlJsStatic, image: Uint8Array, usable: boolea
 function probeWrite(db: Database): void {
   try {
     db.exec('SAVEPOINT pagevault_probe; CREATE TABLE "pagevault probe" (x); INSERT INTO "pagevault probe" VALUES (1);');
+    // Compiling (never running) the writes the app will make to each table compiles its generated
+    // columns, CHECK constraints, indexes on expressions and triggers too: a function they call
+    // that this SQLite lacks fails here, not on the app's first insert after a restore.
+    const tables = db.exec("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND sql NOT LIKE 'CREATE VIRTUAL%'")[0]?.values ?? [];
+    for (const [name] of tables) {
+      const table = `"${String(name).replaceAll('"', '""')}"`;
+      for (const sql of [`INSERT INTO ${table} DEFAULT VALUES`, `UPDATE ${table} SET rowid = rowid`, `DELETE FROM ${table}`]) {
+        try {
+          db.prepare(sql).free();
+        } catch (error) {
+          // WITHOUT ROWID tables have no rowid to name: that UPDATE is not one the app could make.
+          if (featureError(error)) throw error;
+        }
+      }
+    }
+    const views = db.exec("SELECT name FROM sqlite_schema WHERE type = 'view'")[0]?.values ?? [];
+    for (const [name] of views) {
+      try {
+        db.prepare(`SELECT * FROM "${String(name).replaceAll('"', '""')}"`).free();
+      } catch (error) {
+        if (featureError(error)) throw error; // other view errors (a missing table) SQLite allows
+      }
+    }
   } catch (error) {
     const typed = featureError(error);
     if (typed) throw typed;

@@ -123,11 +123,16 @@ export async function runSqlDump(sql: SqlJsStatic, text: string, limits: Scratch
       if (performance.now() > deadline) throw overTime();
       if (++statements % 500 === 0) await pause();
     }
-    // An unfinished transaction in the dump is rolled back, not half-kept.
+    // A dump that ends inside its transaction was cut off (an interrupted download): refused,
+    // never accepted as whatever part of it ran (restoring that would empty the live database).
+    let unfinished = true;
     try {
       db.exec('ROLLBACK');
     } catch {
-      // No transaction was open.
+      unfinished = false; // no transaction was open: the dump committed what it wrote
+    }
+    if (unfinished) {
+      throw new PagevaultError(ErrorCode.INVALID_BACKUP, 'The SQL file ends inside a transaction (BEGIN without COMMIT): it looks cut off. Download or export it again.', {});
     }
     db.exec('PRAGMA writable_schema = OFF;');
     return db.export();

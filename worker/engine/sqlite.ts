@@ -92,9 +92,8 @@ const CONNECTION_PRAGMAS = [
   'temp_store',
 ] as const;
 
-/** Statements whose write-ness `writesFile` has already asked SQLite about, by SQL text. */
-const writesCache = new Map<string, boolean>();
-const WRITES_CACHE_SIZE = 512;
+/** The schema number of TEMP in EXPLAIN's P1 (0 is main, 2 and up are attached databases). */
+const TEMP_DATABASE = 1;
 
 export class SqliteConnection {
   private constructor(
@@ -238,37 +237,33 @@ export class SqliteConnection {
   }
 
   /**
-   * Whether `stmt` may change the main database file, as SQLite's own compiler says: its program
-   * (`EXPLAIN`) opens a write transaction on the main database (rows, schema, ANALYZE, REINDEX,
-   * `PRAGMA user_version`, writes by triggers), vacuums it, or changes its journal mode. Writes to
-   * TEMP or attached databases do not count: they are not in the file. A statement that cannot be
-   * explained counts as a write. Answers are cached by SQL text: whether a statement writes does
-   * not depend on the data (a SELECT never writes; a write stays a write).
+   * Whether `stmt` may change the database file, as SQLite's own compiler says: its program
+   * (`EXPLAIN`) opens a write transaction on any database but TEMP (rows, schema, ANALYZE,
+   * REINDEX, `PRAGMA user_version`, writes by triggers; an attached database counts too, since it
+   * may be the live file under another name), vacuums, or changes a journal mode. `PRAGMA
+   * optimize` may run ANALYZE from inside, where EXPLAIN does not show it: it counts. A statement
+   * that cannot be explained counts as a write. Not cached: whether a statement writes depends on
+   * the schema (a name may be a TEMP table now and a main one later). Costs one more compile.
    */
   private writesFile(stmt: Statement): boolean {
     const text = stmt.getSQL();
     if (/^\s*EXPLAIN\b/i.test(text)) return false; // shows a program, never runs it
-    const known = writesCache.get(text);
-    if (known !== undefined) return known;
-    let writes = true;
+    if (/^\s*PRAGMA\s+(?:\w+\s*\.\s*)?optimize\b/i.test(text)) return true;
     try {
       const program = this.db.prepare(`EXPLAIN ${text}`);
       try {
-        writes = false;
-        while (!writes && program.step()) {
+        while (program.step()) {
           const [, opcode, database, p2] = program.get();
-          if (database !== 0) continue;
-          writes = (opcode === 'Transaction' && Number(p2) >= 1) || opcode === 'Vacuum' || opcode === 'IncrVacuum' || opcode === 'JournalMode';
+          if (database === TEMP_DATABASE) continue;
+          if ((opcode === 'Transaction' && Number(p2) >= 1) || opcode === 'Vacuum' || opcode === 'IncrVacuum' || opcode === 'JournalMode') return true;
         }
+        return false;
       } finally {
         program.free();
       }
     } catch {
-      writes = true; // e.g. EXPLAIN EXPLAIN: unknown, so assume it writes
+      return true; // unknown, so assume it writes
     }
-    if (writesCache.size >= WRITES_CACHE_SIZE) writesCache.delete(writesCache.keys().next().value!);
-    writesCache.set(text, writes);
-    return writes;
   }
 
   private eachStatement(sql: string, params: SqlParams | undefined, body: (stmt: Statement) => void): void {

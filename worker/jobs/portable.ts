@@ -13,7 +13,7 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { decompressChunk, type StoredChunk } from '../../src/format/codec';
 import { detectKind, DETECT_BYTES } from '../../src/format/detect';
-import { createGzipWriter, gunzipFirstMember } from '../../src/format/gzip';
+import { createGzipWriter, gunzipFirstMemberStepped } from '../../src/format/gzip';
 import { diffChunk } from '../../src/format/archive/patch';
 import { inspectArchive, notEncrypted, openArchive } from '../../src/format/archive/reader';
 import { blobSource } from '../../src/format/archive/source';
@@ -260,7 +260,9 @@ async function imageOf(vault: VaultContext, kind: 'sqlite' | 'gzip' | 'sql', blo
   }
   if (blob.size > DEFAULT_MAX_IMAGE_BYTES) throw new PagevaultError(ErrorCode.LIMIT_EXCEEDED, `The file is larger than ${DEFAULT_MAX_IMAGE_BYTES} bytes.`, { sizeBytes: blob.size });
   const bytes = new Uint8Array(await blob.arrayBuffer());
-  const image = kind === 'gzip' ? gunzipFirstMember(bytes, DEFAULT_MAX_IMAGE_BYTES, declaredImageSize) : bytes;
+  // Inflated in steps, yielding to the event loop: queries keep being answered meanwhile.
+  const pacer = new Pacer();
+  const image = kind === 'gzip' ? await gunzipFirstMemberStepped(bytes, DEFAULT_MAX_IMAGE_BYTES, declaredImageSize, () => pacer.maybeYield()) : bytes;
   const header = parseSqliteHeader(image.subarray(0, SQLITE_HEADER_BYTES));
   if (image.byteLength % header.pageSize !== 0) {
     throw new PagevaultError(ErrorCode.CORRUPT, `The database file is ${image.byteLength} bytes, not a whole number of ${header.pageSize}-byte pages (truncated?).`, {});
