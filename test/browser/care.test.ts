@@ -49,8 +49,14 @@ describe('verification', () => {
     const chunk = await db.get('chunks', key);
     const data = new Uint8Array(chunk.data);
     data[data.length >> 1]! ^= 0x10;
-    await db.put('chunks', { ...chunk, data }, key);
+    // Written and committed (WebKit under load answered the put before its transaction ended).
+    const tx = db.transaction('chunks', 'readwrite', { durability: 'strict' });
+    await tx.store.put({ ...chunk, data }, key);
+    await tx.done;
     db.close();
+    const check = await rawStore(name);
+    expect(new Uint8Array((await check.get('chunks', key)).data)).toEqual(data);
+    check.close();
 
     const bad = await vault.backup.verify(backupId);
     expect(bad.ok).toBe(false);
