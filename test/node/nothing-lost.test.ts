@@ -2,37 +2,18 @@
  * Nothing is lost where operations interleave (issue #12): each case reproduces a defect found on
  * main through the worker's service, and asserts what a user would see after a reopen.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { ErrorCode } from '../../src/errors';
 import { SqliteConnection } from '../../worker/engine/sqlite';
 import { VaultStore } from '../../worker/store/vault-store';
 import { LIVE_HEAD } from '../../worker/store/schema';
 import { installFaults } from '../support/faulty-idb';
-import { addRows, call, jobsIdle, openService, orphanChunks, readDisk, rows, settle, sqlJs } from '../support/vault-harness';
+import { addRows, call, jobsIdle, orphanChunks, readDisk, rows, servicesOf, settle, sqlJs } from '../support/vault-harness';
 import { createService, type Service } from '../../worker/service';
 
 const faults = installFaults();
-let counter = 0;
-const uniqueName = (label: string) => `lost-${label}-${++counter}`;
-const open: Service[] = [];
-
-async function start(label: string): Promise<{ name: string; service: Service }> {
-  const name = uniqueName(label);
-  const service = await openService(name);
-  open.push(service);
-  return { name, service };
-}
-
-async function reopen(name: string): Promise<Service> {
-  const service = await openService(name);
-  open.push(service);
-  return service;
-}
-
-afterEach(async () => {
-  faults.disarm();
-  for (const service of open.splice(0)) await service.close({ force: true }).catch(() => undefined);
-});
+const { start, reopen } = servicesOf('lost', afterEach);
+afterEach(() => faults.disarm());
 
 /** One row per id: the table the cases write to. */
 async function ids(service: Service): Promise<number[]> {
@@ -250,9 +231,9 @@ describe('jobs tell the truth', () => {
 
 describe('failed saves are retried and reported', () => {
   it('a failed autosave is reported to listeners and info(), and retried until it succeeds (#12.12)', async () => {
-    const name = uniqueName('autosave');
+    const name = 'lost-autosave';
     const service = createService();
-    open.push(service);
+    onTestFinished(() => service.close({ force: true }).then(() => undefined));
     await call(service.open({ name, autosaveMs: 10 }));
     await call(service.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)'));
     await call(service.flush());

@@ -9,30 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../src/errors';
 import type { Service } from '../../worker/service';
 import { installFaults } from '../support/faulty-idb';
-import { call, openService, rows, settle } from '../support/vault-harness';
+import { call, rows, servicesOf, settle } from '../support/vault-harness';
 
 const faults = installFaults();
-let counter = 0;
-const uniqueName = (label: string) => `review-${label}-${++counter}`;
-const open: Service[] = [];
-
-async function start(label: string): Promise<{ name: string; service: Service }> {
-  const name = uniqueName(label);
-  const service = await openService(name);
-  open.push(service);
-  return { name, service };
-}
-
-async function reopen(name: string): Promise<Service> {
-  const service = await openService(name);
-  open.push(service);
-  return service;
-}
-
-afterEach(async () => {
-  faults.disarm();
-  for (const service of open.splice(0)) await service.close({ force: true }).catch(() => undefined);
-});
+const { start, reopen } = servicesOf('review', afterEach);
+afterEach(() => faults.disarm());
 
 async function seedTable(service: Service): Promise<void> {
   await call(service.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX tv ON t(v)'));

@@ -154,3 +154,30 @@ export async function diskSnapshot(name: string): Promise<string> {
     store.close();
   }
 }
+
+/**
+ * Services a test file opens, each under a fresh name, all closed (forcefully) after each test:
+ * `start` opens a new vault, `reopen` opens one again as the next page load would.
+ */
+export function servicesOf(prefix: string, afterEachTest: (cleanUp: () => Promise<void>) => void): {
+  start(label: string): Promise<{ name: string; service: Service }>;
+  reopen(name: string): Promise<Service>;
+} {
+  let counter = 0;
+  const open: Service[] = [];
+  afterEachTest(async () => {
+    for (const service of open.splice(0)) await service.close({ force: true }).catch(() => undefined);
+  });
+  const reopen = async (name: string) => {
+    const service = await openService(name);
+    open.push(service);
+    return service;
+  };
+  return {
+    start: async (label) => {
+      const name = `${prefix}-${label}-${++counter}`;
+      return { name, service: await reopen(name) };
+    },
+    reopen,
+  };
+}
