@@ -13,7 +13,7 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { decompressChunk, type StoredChunk } from '../../src/format/codec';
 import { detectKind, DETECT_BYTES } from '../../src/format/detect';
-import { createGzipWriter, gunzipFirstMemberStepped } from '../../src/format/gzip';
+import { gunzipFirstMemberStepped } from '../../src/format/gzip';
 import { diffChunk } from '../../src/format/archive/patch';
 import { inspectArchive, notEncrypted, openArchive } from '../../src/format/archive/reader';
 import { blobSource } from '../../src/format/archive/source';
@@ -21,11 +21,12 @@ import { chunkKeysDigest, createArchiveWriter, type ArchiveRecord } from '../../
 import { DEFAULT_MAX_IMAGE_BYTES, type ArchiveHeader } from '../../src/format/archive/layout';
 import { parseSqliteHeader, SQLITE_HEADER_BYTES } from '../../src/format/sqlite-header';
 import type { BackupInfo, DownloadFormat, DownloadOptions, InspectResult, UploadOptions } from '../../src/protocol';
-import { checkBudget, checkImage, dumpSql, runSqlDump, type SandboxBudget } from '../engine';
+import { checkBudget, checkImage, runSqlDump, type SandboxBudget } from '../engine';
 import type { BackupRecord } from '../store/schema';
 import { checkId, oneOf, optionalBoolean, optionalInteger, optionalString } from '../validate';
 import { owned } from '../pool/compress-chunks';
 import { Pacer, readImage } from './chunk-io';
+import { plainFileParts } from './plain-file';
 import { notFound, type VaultContext } from './context';
 import type { JobContext } from './runner';
 import { storeImage } from './store-image';
@@ -67,26 +68,9 @@ export async function downloadBackup(vault: VaultContext, backupId: unknown, opt
   }
 }
 
-async function plainParts(vault: VaultContext, record: BackupRecord, format: Exclude<DownloadFormat, 'archive'>): Promise<Uint8Array[] | string[]> {
+async function plainParts(vault: VaultContext, record: BackupRecord, format: Exclude<DownloadFormat, 'archive'>): Promise<BlobPart[]> {
   const image = await readImage(vault.store, record.manifest, { checkImageHash: true });
-  if (format === 'sqlite') return [image];
-  if (format === 'sqlite.gz') {
-    // Level 1: whole-image recompression is the slow part of this format (~20 MB/s in a worker).
-    const gzip = createGzipWriter({ level: 1, filename: `${vault.name}.sqlite`, mtime: record.info.createdAt });
-    const out: Uint8Array[] = [];
-    const pacer = new Pacer();
-    const step = 1024 * 1024;
-    for (let at = 0; at < image.byteLength; at += step) {
-      out.push(...gzip.push(image.subarray(at, Math.min(at + step, image.byteLength))));
-      await pacer.maybeYield();
-    }
-    out.push(...gzip.finish());
-    return out;
-  }
-  const text: string[] = [];
-  const pacer = new Pacer();
-  await dumpSql(vault.engine, image, (part) => void text.push(part), () => pacer.maybeYield());
-  return text;
+  return plainFileParts(vault.engine, image, format, `${vault.name}.sqlite`, record.info.createdAt);
 }
 
 /** The header, records and trailer of an archive of `record` (incremental against `base`). */
