@@ -9,13 +9,14 @@
  * - `stop` ends the schedules and the runner; a scheduled run in progress ends first.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
-import type { TableCount } from '../../src/protocol';
+import type { JobKind, TableCount } from '../../src/protocol';
 import type { SqlEngine } from '../engine';
+import type { Manifest } from '../store/schema';
 import type { VaultStore } from '../store/vault-store';
 import { systemClock, type Clock } from './clock';
 import { sleep, yieldToEventLoop } from './image';
 import type { LiveDatabase } from './live-database';
-import { JobRunner } from './runner';
+import { JobRunner, type JobContext } from './runner';
 import type { StoredSchedule } from './schedule-time';
 import { Scheduler, SCHEDULES_META_KEY } from './schedules';
 
@@ -95,6 +96,23 @@ export class VaultContext {
     const schedulesStopped = this.scheduler?.stop() ?? Promise.resolve();
     await this.runner.stop();
     await schedulesStopped;
+  }
+
+  /**
+   * Queues a job that reads backup `backupId`, holding it in use from now until the job ends: its
+   * chunks stay, a drop is refused (BUSY) and a retention sweep leaves it, while the job waits in
+   * the queue too. `run` gets the manifest held.
+   * @returns the job's outcome. @throws NOT_FOUND when a drop got there first.
+   */
+  async enqueueHolding<T>(kind: JobKind, backupId: string, run: (ctx: JobContext, manifest: Manifest) => Promise<T>): Promise<Promise<T>> {
+    const held = await this.store.hold(backupId, { inUse: true });
+    try {
+      const { done } = await this.runner.enqueue(kind, { backupId }, (ctx) => run(ctx, held.manifest));
+      return done.finally(held.release);
+    } catch (error) {
+      await held.release();
+      throw error;
+    }
   }
 
   writeGate(): Promise<void> {

@@ -206,12 +206,6 @@ export class LiveDatabase {
     this.timer = undefined;
   }
 
-  /** Undoes `stop` (a close whose final save failed leaves the vault open). */
-  resume(): void {
-    this.stopped = false;
-    if (this.isDirty) this.scheduleAutosave(this.autosaveMs);
-  }
-
   private remember(image: Uint8Array, manifest: Manifest): void {
     this.fingerprints = splitImage(image).map((view) => this.fingerprint(view));
     this.keys = [...manifest.chunks];

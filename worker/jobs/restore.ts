@@ -42,31 +42,22 @@ export async function restoreBackup(vault: VaultContext, options: RestoreOptions
       { backupId },
     );
   }
-  // Held from now until the job ends, in use: a drop is refused and a retention sweep leaves it,
-  // while the job waits in the queue too (NOT_FOUND if a drop got there first).
-  const held = await store.hold(backupId, { inUse: true });
-  let queued: Promise<RestoreResult>;
-  try {
-    ({ done: queued } = await vault.runner.enqueue('restore', { backupId }, async (ctx) => {
-      const read = await readImage(store, held.manifest, {
-        signal: ctx.signal,
-        checkImageHash: true,
-        onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
-      });
-      const { check, image } = await checkImage(engine, read);
-      if (check.integrity !== 'ok') {
-        throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
-      }
-      ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
-      ctx.signal.throwIfAborted();
-      if (tables) return restoreTables(vault, record, image, tables, ctx);
-      return into === undefined || into === name ? swapLive(vault, record, image, ctx) : restoreInto(vault, into, record);
-    }));
-  } catch (error) {
-    await held.release();
-    throw error;
-  }
-  return queued.finally(held.release);
+  const done = await vault.enqueueHolding('restore', backupId, async (ctx, manifest) => {
+    const read = await readImage(store, manifest, {
+      signal: ctx.signal,
+      checkImageHash: true,
+      onChunk: (n, total) => ctx.progress('read', n, total, 'chunks', { from: 0, to: 60 }),
+    });
+    const { check, image } = await checkImage(engine, read);
+    if (check.integrity !== 'ok') {
+      throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed its integrity check: ${check.integrity}`, { backupId });
+    }
+    ctx.progress('swap', 0, 1, 'chunks', { from: 60, to: 100 });
+    ctx.signal.throwIfAborted();
+    if (tables) return restoreTables(vault, record, image, tables, ctx);
+    return into === undefined || into === name ? swapLive(vault, record, image, ctx) : restoreInto(vault, into, record);
+  });
+  return done;
 }
 
 /** Replaces the live database with a checked image, keeping the replaced state as a backup. */

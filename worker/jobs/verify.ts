@@ -106,25 +106,15 @@ export function markVerified(info: BackupInfo, report: VerifyReport, at: number)
  */
 export async function verifyBackup(vault: VaultContext, backupIdValue: unknown): Promise<VerifyReport> {
   const backupId = checkId(backupIdValue, 'backupId');
-  // Held from now until the job ends, in use: its chunks stay while they are read, a drop is
-  // refused and a retention sweep leaves it, while queued too (NOT_FOUND if it is gone already).
-  const held = await vault.store.hold(backupId, { inUse: true });
   let report: VerifyReport | undefined;
-  let done: Promise<VerifyReport>;
-  try {
-    ({ done } = await vault.runner.enqueue('verify', { backupId }, async (ctx) => {
-      const record = vault.store.backup(backupId)!;
-      report = await verifyManifest(vault, record.manifest, record.info, ctx, { from: 0, to: 99 });
-      const info = markVerified(record.info, report, Date.now());
-      await vault.store.commit({ backups: new Map([[backupId, { ...record, info }]]) }, { signal: ctx.signal });
-      if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed verification: ${report.reason}`, { backupId });
-      return report;
-    }));
-  } catch (error) {
-    await held.release();
-    throw error;
-  }
-  done = done.finally(held.release);
+  const done = await vault.enqueueHolding('verify', backupId, async (ctx) => {
+    const record = vault.store.backup(backupId)!;
+    report = await verifyManifest(vault, record.manifest, record.info, ctx, { from: 0, to: 99 });
+    const info = markVerified(record.info, report, Date.now());
+    await vault.store.commit({ backups: new Map([[backupId, { ...record, info }]]) }, { signal: ctx.signal });
+    if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `Backup ${backupId} failed verification: ${report.reason}`, { backupId });
+    return report;
+  });
   try {
     return await done;
   } catch (error) {
