@@ -102,13 +102,14 @@ export class VaultContext {
    * Queues a job that reads backup `backupId`, holding it in use from now until the job ends: its
    * chunks stay, a drop is refused (BUSY) and a retention sweep leaves it, while the job waits in
    * the queue too. `run` gets the manifest held.
-   * @returns the job's outcome. @throws NOT_FOUND when a drop got there first.
+   * @returns once queued, `done`: the job's outcome (wrapped, so awaiting this does not wait for the job).
+   * @throws NOT_FOUND when a drop got there first.
    */
-  async enqueueHolding<T>(kind: JobKind, backupId: string, run: (ctx: JobContext, manifest: Manifest) => Promise<T>): Promise<Promise<T>> {
+  async enqueueHolding<T>(kind: JobKind, backupId: string, run: (ctx: JobContext, manifest: Manifest) => Promise<T>): Promise<{ done: Promise<T> }> {
     const held = await this.store.hold(backupId, { inUse: true });
     try {
       const { done } = await this.runner.enqueue(kind, { backupId }, (ctx) => run(ctx, held.manifest));
-      return done.finally(held.release);
+      return { done: done.finally(held.release) };
     } catch (error) {
       await held.release();
       throw error;

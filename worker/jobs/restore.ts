@@ -42,7 +42,7 @@ export async function restoreBackup(vault: VaultContext, options: RestoreOptions
       { backupId },
     );
   }
-  const done = await vault.enqueueHolding('restore', backupId, async (ctx, manifest) => {
+  const { done } = await vault.enqueueHolding('restore', backupId, async (ctx, manifest) => {
     const read = await readImage(store, manifest, {
       signal: ctx.signal,
       checkImageHash: true,

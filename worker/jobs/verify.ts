@@ -107,7 +107,7 @@ export function markVerified(info: BackupInfo, report: VerifyReport, at: number)
 export async function verifyBackup(vault: VaultContext, backupIdValue: unknown): Promise<VerifyReport> {
   const backupId = checkId(backupIdValue, 'backupId');
   let report: VerifyReport | undefined;
-  const done = await vault.enqueueHolding('verify', backupId, async (ctx) => {
+  const { done } = await vault.enqueueHolding('verify', backupId, async (ctx) => {
     const record = vault.store.backup(backupId)!;
     report = await verifyManifest(vault, record.manifest, record.info, ctx, { from: 0, to: 99 });
     const info = markVerified(record.info, report, Date.now());
