@@ -34,6 +34,8 @@ export type {
   SaveErrorEvent,
   SaveResult,
   CancelStatus,
+  ChangeEvent,
+  Durability,
   ScheduleInfo,
   ScheduleOptions,
   ScheduleSpec,
