@@ -87,6 +87,11 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
     if (options.durable && (verb === 'exec' || verb === 'query')) {
       // Acknowledge only once saved. BUSY: a transaction is still open, nothing committed to save yet.
       const saved = await service.flush();
+      if (!saved.ok && saved.error.code === ErrorCode.CLOSED) {
+        // The write ran, then the vault began to close: its final save decides. Not CLOSED (that
+        // would make the follower send the write again): the caller checks, then retries.
+        return failure(new PagevaultError(ErrorCode.INTERRUPTED, 'The owner tab closed the vault right after this write; check whether it was saved, then retry.', {}));
+      }
       if (!saved.ok && saved.error.code !== ErrorCode.BUSY) return saved;
     }
     return result;
