@@ -70,6 +70,26 @@ describe('several tabs on one vault', () => {
     await a.close();
   });
 
+  it('runs a job started in one tab for every tab: progress in the starting tab, awaited and listed in the others, cancelled from another', async () => {
+    const name = uniqueName('tabs-jobs');
+    const a = await open(name);
+    const b = await open(name);
+    await fillRows(a, 5_000, 200);
+    const phases = new Set<string>();
+    const { backupId } = await b.backup.create({ onProgress: (p) => phases.add(p.phase) });
+    expect((await a.backup.wait(backupId)).backupId).toBe(backupId);
+    await sleep(100);
+    expect(phases.has('done')).toBe(true);
+    expect((await b.backup.list()).map((x) => x.backupId)).toEqual([backupId]);
+    const second = await a.backup.create({ method: 'vacuum' });
+    const { status } = await b.backup.cancel(second.backupId);
+    expect(['cancelled', 'completed', 'not running']).toContain(status);
+    const job = (await a.backup.history()).find((j) => j.backupId === second.backupId);
+    expect(job?.state).toBe(status === 'cancelled' ? 'cancelled' : 'succeeded');
+    await b.close();
+    await a.close();
+  });
+
   it('hands over when the owner crashes: the next call is answered by another tab, nothing acknowledged is lost', async () => {
     const name = uniqueName('tabs-crash');
     const worker = startWorker();
