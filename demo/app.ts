@@ -73,13 +73,13 @@ export class App {
    */
   private followChanges(vault: Vault): void {
     const due = new Set<AppEvent>();
-    let timer: ReturnType<typeof setTimeout> | undefined;
     vault.onChange((change) => {
       if (this.current !== vault) return;
+      const idle = due.size === 0;
       if (change.kind === 'data') due.add('data');
       else due.add('backups').add('jobs');
-      timer ??= setTimeout(() => {
-        timer = undefined;
+      if (!idle) return; // a refresh is already due
+      setTimeout(() => {
         const events = [...due];
         due.clear();
         if (this.current === vault) this.emit(...events);
