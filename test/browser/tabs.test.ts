@@ -90,6 +90,19 @@ describe('several tabs on one vault', () => {
     await a.close();
   });
 
+  it('lets a tab join while a backup runs: it sees the job and awaits it', async () => {
+    const name = uniqueName('tabs-join');
+    const a = await open(name);
+    await fillRows(a, 20_000, 200);
+    const { backupId } = await a.backup.create({ method: 'vacuum' });
+    const joiner = await open(name);
+    expect(['queued', 'running', 'succeeded']).toContain((await joiner.backup.status(backupId)).state);
+    const info = await joiner.backup.wait(backupId);
+    expect(info.tables).toContainEqual({ name: 'item', rows: 20_000 });
+    await joiner.close();
+    await a.close();
+  });
+
   it('hands over when the owner crashes: the next call is answered by another tab, nothing acknowledged is lost', async () => {
     const name = uniqueName('tabs-crash');
     const worker = startWorker();
