@@ -102,6 +102,20 @@ describe('the forwarding protocol', () => {
     expect(runs).toEqual(['B']);
   });
 
+  it('holds calls while an exclusive owner has the vault, and sends them to the next owner that shares', async () => {
+    const f = follower('p5', 'F');
+    const ch = channel('p5');
+    const exclusive = new OwnerServer(ch, 'X', true, async () => ok('X'));
+    ch.onmessage = (event) => exclusive.handle(event.data);
+    exclusive.announce();
+    expect((await f.findOwner()).exclusive).toBe(true);
+    const pending = f.call('exec', ['INSERT ...'], plain);
+    await new Promise((r) => setTimeout(r, 20));
+    exclusive.gone();
+    owner('p5', 'B', async () => ok('B')).server.announce();
+    expect(await pending).toEqual(ok('B'));
+  });
+
   it('runs the calls still waiting in this worker once it takes the lock itself; CLOSED when the vault closes', async () => {
     const f = follower('p4', 'F');
     const waiting = f.call('exec', ['INSERT ...'], plain); // no owner yet: it waits

@@ -85,7 +85,8 @@ export class Follower {
     switch (message.t) {
       case 'owner':
         if (message.from === this.self) return false;
-        this.ownerChanged(message.from);
+        // An exclusive owner serves no one else: calls wait for the next owner that shares.
+        this.ownerChanged(message.exclusive ? undefined : message.from);
         for (const waiter of this.ownerWaiters) waiter({ id: message.from, exclusive: message.exclusive });
         this.ownerWaiters.clear();
         return true;
