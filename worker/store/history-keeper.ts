@@ -106,7 +106,7 @@ export class HistoryKeeper {
     const missing = [...keys].filter((key) => !this.sizes.has(key));
     if (missing.length === 0) return;
     const sizes = await this.readSizes(missing);
-    missing.forEach((key, i) => this.sizes.set(key, sizes[i] ?? 0));
+    for (const [i, key] of missing.entries()) this.sizes.set(key, sizes[i] ?? 0);
   }
 }
 
