@@ -4,7 +4,9 @@
  */
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { openDB } from 'idb';
 import type { Service } from '../../worker/service';
+import { DB_PREFIX, LIVE_HEAD } from '../../worker/store/schema';
 import { call, jobsIdle, orphanChunks, readDisk, settle } from '../support/vault-harness';
 import { HOUR, MINUTE, MadeUpClock, openAt, range, rowNumbers, saveRow } from './history-support';
 
@@ -178,14 +180,50 @@ describe('history on disk', () => {
     const clock = new MadeUpClock(T0);
     const { service, name } = await start('drop', clock);
     const first = await saveRow(service, clock, 1);
-    const { backupId } = await call(service.backupCreate({}));
-    await call(service.backupWait(backupId));
+    const backups = [];
+    for (let i = 0; i < 3; i++) {
+      const { backupId } = await call(service.backupCreate({}));
+      backups.push((await call(service.backupWait(backupId))).backupId);
+    }
     await saveRow(service, clock, 2);
-    await call(service.backupDrop(backupId));
-    await call(service.retentionSet({ keepLast: 0 } as never)).catch(() => undefined);
-    await call(service.retentionApply({})).catch(() => undefined);
+    await call(service.backupDrop(backups[0]!));
+    await call(service.retentionSet({ keepLast: 1 }));
+    const swept = await call(service.retentionApply({}));
+    expect(swept.removed.map((r) => r.backupId)).toEqual([backups[1]]);
     expect(orphanChunks(await readDisk(name))).toEqual([]);
     await call(service.backupRestore({ at: first }));
     expect(await rowNumbers(service)).toEqual([1]);
+  });
+
+  it('a store written by the previous version (1, no points) opens with its data, and keeps history from then on', async () => {
+    const clock = new MadeUpClock(T0);
+    const { service, name } = await start('v1-source', clock, false);
+    await saveRow(service, clock, 1);
+    await service.close();
+    const source = await readDisk(name);
+    const chunks = await (async () => {
+      const db = await openDB(DB_PREFIX + name);
+      try {
+        return await Promise.all(source.chunkKeys.map(async (key) => [key, await db.get('chunks', key)] as const));
+      } finally {
+        db.close();
+      }
+    })();
+    const old = fresh('v1');
+    const v1 = await openDB(DB_PREFIX + old, 1, {
+      upgrade(db) {
+        for (const store of ['chunks', 'heads', 'backups', 'jobs', 'staging', 'meta']) db.createObjectStore(store);
+      },
+    });
+    for (const [key, value] of chunks) await v1.put('chunks', value, key);
+    await v1.put('heads', source.heads.get(LIVE_HEAD), LIVE_HEAD);
+    v1.close();
+    const upgraded = await openAt(old, clock, { keep: '1h' });
+    open.push(upgraded);
+    expect(await rowNumbers(upgraded)).toEqual([1]);
+    const second = await saveRow(upgraded, clock, 2);
+    await saveRow(upgraded, clock, 3);
+    await call(upgraded.backupRestore({ at: second }));
+    expect(await rowNumbers(upgraded)).toEqual([1, 2]);
   });
 });
