@@ -103,7 +103,16 @@ export class VaultStore {
         tx.objectStore('meta').get(HISTORY_META_KEY),
       ]),
     );
-    for (const point of pointValues) this.catalog.setPoint(point.at, point);
+    // Consecutive points name mostly the same keys: one string per key, not one per point (an
+    // hour of saves every second of a 10 MB database would otherwise hold ~70 MB of key copies).
+    const keys = new Map<string, string>();
+    const shared = (key: string): string => {
+      const known = keys.get(key);
+      if (known !== undefined) return known;
+      keys.set(key, key);
+      return key;
+    };
+    for (const point of pointValues) this.catalog.setPoint(point.at, { ...point, manifest: { ...point.manifest, chunks: point.manifest.chunks.map(shared) } });
     this.history.loaded(policy);
     headKeys.forEach((key, i) => {
       const head = headValues[i];
