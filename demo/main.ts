@@ -12,6 +12,7 @@ import { mountHistoryPanel } from './panels/history';
 import { mountRetentionPanel } from './panels/retention';
 import { mountSchedulePanel } from './panels/schedule';
 import { mountStoragePanel } from './panels/storage';
+import { mountTimelinePanel } from './panels/timeline';
 import { mountUploadPanel } from './panels/upload';
 
 const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
@@ -23,6 +24,7 @@ const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
   ['panel-catalog', mountCatalogPanel],
   ['panel-upload', mountUploadPanel],
   ['panel-history', mountHistoryPanel],
+  ['panel-timeline', mountTimelinePanel],
   ['panel-schedule', mountSchedulePanel],
   ['panel-retention', mountRetentionPanel],
 ];

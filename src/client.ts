@@ -14,6 +14,8 @@ import type {
   CreateBackupOptions,
   DownloadOptions,
   ExecResult,
+  HistoryListOptions,
+  HistoryPoint,
   InspectResult,
   JobRecord,
   LiveDownloadOptions,
@@ -100,6 +102,15 @@ export interface RetentionClient {
   apply(options?: { dryRun?: boolean }): Promise<RetentionResult>;
 }
 
+/**
+ * Time travel (`openVault({ history: { keep } })`): the moments the live database can go back to.
+ * Restore one with `backup.restore({ at })`, keep it with `backup.create({ at })`, or `download({ at })`.
+ */
+export interface HistoryClient {
+  /** The kept points (oldest first; the current state last, `current: true`). @throws INVALID_ARGUMENT */
+  list(options?: HistoryListOptions): Promise<HistoryPoint[]>;
+}
+
 /** Backups on a schedule, caught up at the next open when the app was closed. */
 export interface ScheduleClient {
   set(spec: ScheduleSpec, options?: ScheduleOptions): Promise<ScheduleInfo>;
@@ -146,6 +157,7 @@ export interface Vault {
   readonly backup: BackupClient;
   readonly retention: RetentionClient;
   readonly schedule: ScheduleClient;
+  readonly history: HistoryClient;
 }
 
 /** Resolves a worker Result, rethrowing its error as a PagevaultError with the same code. */
@@ -304,6 +316,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     backup,
     retention,
     schedule,
+    history: { list: (listOptions = {}) => call(() => remote.historyList(listOptions)) },
   };
 }
 

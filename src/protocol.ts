@@ -46,6 +46,38 @@ export interface OpenOptions {
    * cleared or evicted the site's storage). Without it, such an open fails with `STORAGE_LOST`.
    */
   readonly acceptLoss?: boolean;
+  /**
+   * Time travel: keep every save's state restorable for `keep` (`'24h'`, `'90m'`, `'7d'` or ms), thinned
+   * with age, within `maxBytes` of storage only history holds. Persisted per vault: omit it to keep
+   * the stored setting; `false` turns history off (and removes its points). Default: off.
+   */
+  readonly history?: HistoryOptions | false;
+}
+
+/** How long the live database's history is kept (see `OpenOptions.history`). */
+export interface HistoryOptions {
+  /** The window: `'<n>m'`, `'<n>h'`, `'<n>d'` (1 minute to 366 days) or milliseconds. */
+  readonly keep: string | number;
+  /** At most this many bytes only history holds; the oldest points go first. Default: no limit. */
+  readonly maxBytes?: number;
+}
+
+/** A moment the live database can be restored to (`vault.history.list`). */
+export interface HistoryPoint {
+  /** When this state was saved (epoch ms); it held until the next point. */
+  readonly at: number;
+  readonly pageCount: number;
+  readonly sizeBytes: number;
+  /** 64 KiB chunks that differ from the point before it (absent for the oldest). */
+  readonly changes?: number;
+  /** True for the live database's current state. */
+  readonly current?: boolean;
+}
+
+/** A time range of `vault.history.list`, both ends included. */
+export interface HistoryListOptions {
+  readonly since?: Date | number;
+  readonly until?: Date | number;
 }
 
 /** See `OpenOptions.durability`. */
@@ -103,6 +135,8 @@ export interface SaveErrorEvent {
 export interface LiveDownloadOptions {
   /** `sqlite` (default), `sqlite.gz` or `sql`. */
   readonly format?: 'sqlite' | 'sqlite.gz' | 'sql';
+  /** The database as it was at this moment (the newest history point at or before it). */
+  readonly at?: Date | number;
 }
 
 export interface SaveResult {
@@ -116,6 +150,8 @@ export interface SaveResult {
 export interface StorageReport {
   readonly liveBytes: number;
   readonly backupBytes: number;
+  /** Bytes only the history (time travel) holds: chunks no head or backup names, and its point records. */
+  readonly historyBytes: number;
   readonly usageBytes: number | null;
   readonly quotaBytes: number | null;
   readonly persisted: boolean | null;
@@ -184,6 +220,8 @@ export interface CreateBackupOptions {
   readonly tables?: TableSelection;
   /** Budget for evaluating the filters of a partial backup in the sandbox. */
   readonly budget?: SandboxBudget;
+  /** A backup of the database as it was at this moment (a history point; no page copy). */
+  readonly at?: Date | number;
 }
 
 /**
@@ -248,7 +286,16 @@ export interface JobRecord {
   readonly cleanupError?: JobError;
 }
 
-export interface RestoreOptions {
+/** Restores a backup (`backupId`), or the database as it was at a moment (`at`, see `RestoreAtOptions`). */
+export type RestoreOptions = RestoreBackupOptions | RestoreAtOptions;
+
+/** Restores the newest history point at or before `at`, with every check and undo of a backup restore. */
+export interface RestoreAtOptions {
+  readonly at: Date | number;
+  readonly into?: string;
+}
+
+export interface RestoreBackupOptions {
   readonly backupId: string;
   /** Restore into another database name instead of the current one. */
   readonly into?: string;
@@ -415,5 +462,10 @@ export interface ScheduleApi {
   scheduleRemove(id: string): Promise<Result<void>>;
 }
 
+/** `vault.history.*`: time travel (restores and downloads by time go through `backup.restore({ at })`, `download({ at })`). */
+export interface HistoryApi {
+  historyList(options: HistoryListOptions): Promise<Result<HistoryPoint[]>>;
+}
+
 /** Everything the worker serves. */
-export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi;
+export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi & HistoryApi;

@@ -103,10 +103,16 @@ export class VaultContext {
    * chunks stay, a drop is refused (BUSY) and a retention sweep leaves it, while the job waits in
    * the queue too. `run` gets the manifest held.
    * @returns once queued, `done`: the job's outcome (wrapped, so awaiting this does not wait for the job).
+   * `hold` takes something else than the backup (a restore by time holds a history point).
    * @throws NOT_FOUND when a drop got there first.
    */
-  async enqueueHolding<T>(kind: JobKind, backupId: string, run: (ctx: JobContext, manifest: Manifest) => Promise<T>): Promise<{ done: Promise<T> }> {
-    const held = await this.store.hold(backupId, { inUse: true });
+  async enqueueHolding<T>(
+    kind: JobKind,
+    backupId: string,
+    run: (ctx: JobContext, manifest: Manifest) => Promise<T>,
+    hold: () => Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> = () => this.store.hold(backupId, { inUse: true }),
+  ): Promise<{ done: Promise<T> }> {
+    const held = await hold();
     try {
       const { done } = await this.runner.enqueue(kind, { backupId }, (ctx) => run(ctx, held.manifest));
       return { done: done.finally(held.release) };

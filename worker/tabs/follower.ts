@@ -40,6 +40,7 @@ const READS: ReadonlySet<ForwardedVerb> = new Set([
   'backupInspect',
   'retentionGet',
   'scheduleList',
+  'historyList',
 ]);
 
 const failure = (code: ErrorCode, message: string): Result<never> => ({ ok: false, error: errorToWire(new PagevaultError(code, message, {})) });

@@ -42,6 +42,7 @@ const FORWARDED: Record<ForwardedVerb, true> = {
   scheduleSet: true,
   scheduleList: true,
   scheduleRemove: true,
+  historyList: true,
 };
 
 /** How long a follower waits for the owner to answer (or the lock) before its open is LOCKED. */
