@@ -8,6 +8,7 @@ import { spawnWorker } from './spawn-worker';
 import { hadData, rememberData } from './vault-marker';
 import type {
   CancelStatus,
+  ChangeEvent,
   BackupInfo,
   BackupStatus,
   CreateBackupOptions,
@@ -141,6 +142,12 @@ export interface Vault {
    */
   onSaveError(listener: (event: SaveErrorEvent) => void): () => void;
   /**
+   * Calls `listener` after each committed transaction that changed rows (with the tables it
+   * touched) and each change of the backup catalog, made from this tab or any other tab of the
+   * origin that has the vault open. @returns a function that unsubscribes.
+   */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  /**
    * Rolls back an open transaction, saves everything committed, stops jobs and ends the worker.
    * From the moment it is called every other call rejects with CLOSED. When the final save fails
    * it rejects with that error and the vault stays open (retry, or `download()` the data);
@@ -185,7 +192,9 @@ function workerFailure(worker: Worker, name: string): Promise<never> {
 
 /**
  * Opens (creating if needed) the database `name` in a new worker.
- * @throws LOCKED when another tab owns it past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
+ * Any number of tabs may open the same name: one tab's worker owns the database, the others forward
+ * to it (README "Several tabs").
+ * @throws LOCKED with `exclusive` when another tab has it open past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
  *   STORAGE_LOST when this vault had data here that the browser has since cleared (open with
  *   `acceptLoss: true` to start empty); INVALID_ARGUMENT, STORAGE, QUOTA_EXCEEDED.
  * @example
@@ -230,6 +239,19 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     }
     return () => void saveErrorListeners.delete(listener);
   };
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
+  let watching = false;
+  const onChange = (listener: (event: ChangeEvent) => void): (() => void) => {
+    changeListeners.add(listener);
+    if (!watching) {
+      watching = true;
+      const forward = proxy((event: ChangeEvent) => {
+        for (const each of changeListeners) each(event);
+      });
+      void call(() => remote.onChange(forward)).catch(() => (watching = false));
+    }
+    return () => void changeListeners.delete(listener);
+  };
   const retention: RetentionClient = {
     set: (policy) => call(() => remote.retentionSet(policy)),
     get: () => call(() => remote.retentionGet()),
@@ -269,6 +291,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     storage: () => call(() => remote.storage()),
     download: (downloadOptions = {}) => call(() => remote.download(downloadOptions)),
     onSaveError,
+    onChange,
     close: (closeOptions = {}) => {
       if (closed) return Promise.resolve();
       closingCall ??= (async () => {

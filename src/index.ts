@@ -39,6 +39,8 @@ export type {
   SaveErrorEvent,
   SaveResult,
   CancelStatus,
+  ChangeEvent,
+  Durability,
   ScheduleInfo,
   ScheduleOptions,
   ScheduleSpec,

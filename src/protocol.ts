@@ -26,8 +26,21 @@ export interface OpenOptions {
   readonly name: string;
   /** Delay after a committed write before the autosave runs. Default 250 ms; 0 saves after every write. */
   readonly autosaveMs?: number;
-  /** How long to wait for another owner of this name to close. Default 0 (fail at once with `LOCKED`). */
+  /**
+   * With `exclusive`: how long to wait for another owner of this name to close (default 0: fail at
+   * once with `LOCKED`). Without it: how long to wait for the owner tab to answer (at least 30 s).
+   */
   readonly lockTimeoutMs?: number;
+  /**
+   * Refuse to share: fail with `LOCKED` (after `lockTimeoutMs`) while another tab has the vault
+   * open, as before vaults were shared between tabs. Default false: every tab gets a working vault.
+   */
+  readonly exclusive?: boolean;
+  /**
+   * When a write is acknowledged: `'memory'` (default) once committed in the owner tab's SQLite (a
+   * crash before the autosave loses it); `'commit'` only once it is also saved to IndexedDB.
+   */
+  readonly durability?: Durability;
   /**
    * Start with an empty database even though this vault had data that is now gone (the browser
    * cleared or evicted the site's storage). Without it, such an open fails with `STORAGE_LOST`.
@@ -66,6 +79,23 @@ export interface HistoryListOptions {
   readonly since?: Date | number;
   readonly until?: Date | number;
 }
+
+/** See `OpenOptions.durability`. */
+export type Durability = 'memory' | 'commit';
+
+/**
+ * What changed, sent to `vault.onChange` listeners in every tab: rows of user tables (`data`, after
+ * the transaction committed) or the backup catalog (`catalog`: a backup or job added, ended or removed).
+ */
+export type ChangeEvent =
+  | {
+      readonly kind: 'data';
+      /** Tables whose rows a committed transaction changed (may name a table whose change was rolled back). */
+      readonly tables: readonly string[];
+      /** True when any table may have changed (schema change, restore, `DELETE` without `WHERE`): refresh everything. */
+      readonly all: boolean;
+    }
+  | { readonly kind: 'catalog' };
 
 export interface StorageEstimate {
   readonly usageBytes: number | null;
@@ -398,6 +428,8 @@ export interface CoreApi {
   download(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
   /** Subscribes `listener` to failed saves. */
   onSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
+  /** Subscribes `listener` to committed changes and catalog changes (made from any tab). */
+  onChange(listener: (event: ChangeEvent) => void): Promise<Result<void>>;
 }
 
 /** `vault.backup.*`: backup jobs, the catalog, restore, portable files, verification. */

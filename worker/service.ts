@@ -5,8 +5,9 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
-import type { BackupApi, HistoryApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
+import type { BackupApi, ChangeEvent, HistoryApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite, stopSandbox } from './engine';
+import { ChangeTracker } from './engine/change-tracker';
 import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
 import type { Clock } from './jobs/clock';
 import { VaultContext } from './jobs/context';
@@ -29,6 +30,8 @@ interface OpenVault {
   readonly live: LiveDatabase;
   /** What the jobs run over: the parts, the runner, the schedules, the write gate. */
   readonly context: VaultContext;
+  /** The tables committed writes changed, for `onChange` listeners. */
+  readonly changes: ChangeTracker;
   readonly release: () => void;
 }
 
@@ -67,6 +70,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   let opening: Promise<VaultInfo> | undefined;
   /** Set from the moment close() is called: every later call rejects with CLOSED. */
   let closing: Promise<void> | undefined;
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
 
   const closed = () => new PagevaultError(ErrorCode.CLOSED, 'The vault is closed (or closing): open it again to use it.', {});
   const need = (mode: Need = 'write'): OpenVault => {
@@ -119,7 +123,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       const clock = serviceOptions.clock;
       const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs, clock ? () => clock.now() : Date.now);
       const context = await VaultContext.start({ name, store, live, engine: sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) }, runScheduled);
-      vault = { name, store, live, context, release };
+      vault = { name, store, live, context, changes: new ChangeTracker(live.conn), release };
       await applyHistoryOption(context, history);
       if (!store.head(LIVE_HEAD)) await live.save();
       if (deleted) await clearDeletion(name).catch(() => undefined); // honoured once: a later loss is reported
@@ -214,12 +218,16 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       });
     }
     let wrote = isExec;
+    v.changes.before();
     try {
       return body(v, () => {
         wrote = true;
       });
     } finally {
       if (wrote) v.live.noteWrite();
+      const change = v.changes.after();
+      // A listener whose page went away rejects; it is simply not called again.
+      if (change) for (const listener of changeListeners) Promise.resolve(listener(change)).catch(() => undefined);
     }
   };
 
@@ -247,6 +255,12 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
           // A listener whose page went away rejects; it is simply not called again.
           Promise.resolve(listener(event)).catch(() => undefined);
         });
+      }),
+    onChange: (listener) =>
+      result(() => {
+        if (typeof listener !== 'function') throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'onChange takes a function.', {});
+        need('read');
+        changeListeners.add(listener);
       }),
     ...bindBackup(need),
     ...bindRetention(need),
