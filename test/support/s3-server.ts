@@ -26,7 +26,7 @@ export interface Faults {
   /** Hold every answer this long (ms). */
   delayMs: number;
   /** Only requests whose method + path match (default: all). */
-  match?: RegExp;
+  match?: RegExp | undefined;
   /** After this many more forwarded PUTs, stop the server (0: off). */
   stopAfterPuts: number;
 }
