@@ -23,6 +23,8 @@ import type {
   RemoteInfo,
   RemoteOptions,
   RemoteRetentionOptions,
+  RemoteSigner,
+  HttpRemoteOptions,
   RemoteRetentionResult,
   RestoreOptions,
   RestoreResult,
@@ -296,12 +298,8 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
   const remoteClient: RemoteClient = {
     add: (remoteName, remoteOptions) => {
       // Functions cannot be cloned to the worker: they travel as proxies and run here, on the page.
-      const sendable = { ...remoteOptions } as Record<string, unknown>;
-      for (const key of ['sign', 'getHeaders'] as const) {
-        const fn = sendable[key];
-        if (typeof fn === 'function') sendable[key] = proxy(fn as (...args: unknown[]) => unknown);
-      }
-      return call(() => remote.remoteAdd(remoteName, sendable as unknown as RemoteOptions));
+      const { sign, getHeaders, ...rest } = remoteOptions as RemoteOptions & { sign?: RemoteSigner; getHeaders?: HttpRemoteOptions['getHeaders'] };
+      return call(() => remote.remoteAdd(remoteName, rest as RemoteOptions, sign && proxy(sign), getHeaders && proxy(getHeaders)));
     },
     remove: (remoteName) => call(() => remote.remoteRemove(remoteName)),
     push: (remoteName, pushOptions = {}) => {

@@ -506,7 +506,8 @@ export interface ScheduleApi {
 
 /** `vault.remote.*`: backups leaving the device (src/format/REMOTE.md). */
 export interface RemoteApi {
-  remoteAdd(name: string, options: RemoteOptions): Promise<Result<RemoteInfo>>;
+  /** `sign` and `getHeaders` travel as their own arguments (Comlink proxies only top-level functions); the worker puts them back into `options`. */
+  remoteAdd(name: string, options: RemoteOptions, sign?: RemoteSigner, getHeaders?: HttpRemoteOptions['getHeaders']): Promise<Result<RemoteInfo>>;
   remoteRemove(name: string): Promise<Result<void>>;
   remotePush(name: string, options: PushOptions, onProgress?: ProgressListener): Promise<Result<PushResult>>;
   remoteCancel(name: string): Promise<Result<{ status: CancelStatus }>>;

@@ -5,7 +5,7 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
-import type { BackupApi, OpenOptions, RemoteApi, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
+import type { BackupApi, OpenOptions, RemoteApi, RemoteOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite, stopSandbox } from './engine';
 import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
 import type { Clock } from './jobs/clock';
@@ -295,7 +295,7 @@ function bindSchedule(need: () => OpenVault): ScheduleApi {
 function bindRemote(need: () => OpenVault): RemoteApi {
   const context = () => need().context;
   return {
-    remoteAdd: (name, options) => result(() => remote.addRemoteReplicating(context(), name, options)),
+    remoteAdd: (name, options, sign, getHeaders) => result(() => remote.addRemoteReplicating(context(), name, { ...options, ...(sign ? { sign } : {}), ...(getHeaders ? { getHeaders } : {}) } as RemoteOptions)),
     remoteRemove: (name) => result(() => remote.removeRemote(context(), String(name))),
     remotePush: (name, options, onProgress) => result(() => remote.pushBackup(context(), name, options ?? {}, onProgress)),
     remoteCancel: (name) => result(() => remote.cancelPushes(context(), name)),
