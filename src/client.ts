@@ -146,7 +146,7 @@ export interface RemoteClient {
   applyRetention(name: string, policy?: RetentionPolicy, options?: RemoteRetentionOptions): Promise<RemoteRetentionResult>;
   /**
    * Restores the newest state of this vault on the remote (its continuous head or newest backup;
-   * else the newest backup there): the one call for a new device or after `STORAGE_LOST`.
+   * else the newest of any vault there): the one call for a new device or after `STORAGE_LOST`.
    * @throws NOT_FOUND (nothing on the remote), INTEGRITY, CORRUPT, REMOTE_DENIED, REMOTE_UNAVAILABLE
    */
   restoreLatest(name: string, options?: { into?: string }): Promise<RestoreResult & { backupId: string }>;
