@@ -3,7 +3,7 @@
  * It loads the client and Comlink only; SQLite, IndexedDB and compression live in the worker.
  */
 export { openVault, requestPersistence } from './client';
-export type { BackupClient, CreateBackupRequest, OpenVaultOptions, RetentionClient, ScheduleClient, Vault } from './client';
+export type { BackupClient, CreateBackupRequest, OpenVaultOptions, RemoteClient, RetentionClient, ScheduleClient, Vault } from './client';
 export { deleteVault } from './delete-vault';
 export { ErrorCode, PagevaultError, isPagevaultError } from './errors';
 export type { ErrorDetails } from './errors';
@@ -25,6 +25,18 @@ export type {
   Progress,
   ProgressPhase,
   ProgressUnit,
+  DirectoryRemoteOptions,
+  HttpRemoteOptions,
+  PushOptions,
+  PushResult,
+  RemoteBackupInfo,
+  RemoteInfo,
+  RemoteOptions,
+  RemoteRetentionOptions,
+  RemoteRetentionResult,
+  RemoteSigner,
+  RetryOptions,
+  S3RemoteOptions,
   RestoreOptions,
   RestoreResult,
   RetentionDecision,

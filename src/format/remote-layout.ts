@@ -62,11 +62,10 @@ export interface RemoteKeys {
   readonly keyCheck: string;
 }
 
-/** One chunk of a manifest, in image order. */
+/** What decoding a chunk object checks it against: its key and plaintext length, from a manifest. */
 export interface RemoteChunkRef {
   /** SHA-256 (hex) of the plaintext chunk. */
   readonly key: string;
-  readonly codec: ChunkCodec;
   /** Plaintext length. */
   readonly size: number;
 }
@@ -88,7 +87,23 @@ export interface RemoteManifest {
   readonly tables: readonly { readonly name: string; readonly rows: number }[];
   readonly partial?: boolean;
   readonly filters?: Readonly<Record<string, string>>;
-  readonly chunks: readonly RemoteChunkRef[];
+  /** SHA-256 (hex) of each chunk's plaintext, in image order; chunk i is `chunkSize` bytes but the last. */
+  readonly chunks: readonly string[];
+}
+
+/** The key and plaintext length of every chunk of a manifest, in image order. */
+export function chunkRefs(m: Pick<RemoteManifest, 'chunks' | 'chunkSize' | 'sizeBytes'>): RemoteChunkRef[] {
+  return m.chunks.map((key, i) => ({ key, size: Math.min(m.chunkSize, m.sizeBytes - i * m.chunkSize) }));
+}
+
+/**
+ * The stored form a plain chunk object is sent as: a DEFLATE form is always shorter than the chunk
+ * (compressChunk keeps it only when it saves 1/16), so a reader tells the codec from the length.
+ * A DEFLATE form that is not shorter (never made by this code) is sent raw.
+ */
+export function sendableForm(chunk: StoredChunk, plain?: () => Uint8Array): StoredChunk {
+  if (chunk.codec === 'raw' || chunk.data.length < chunk.size) return chunk;
+  return { key: chunk.key, size: chunk.size, codec: 'raw', data: plain ? plain() : decompressUntrustedChunk('deflate', chunk.data, chunk.size) };
 }
 
 const subtle = (): SubtleCrypto => globalThis.crypto.subtle;
@@ -237,7 +252,8 @@ export class RemoteLayout {
    * @throws INTEGRITY when any check fails.
    */
   async decodeChunk(name: string, bytes: Uint8Array, ref: RemoteChunkRef): Promise<{ chunk: StoredChunk; plain: Uint8Array }> {
-    let codec = ref.codec;
+    // Plain objects: the length tells the codec (see sendableForm).
+    let codec: ChunkCodec = bytes.length === ref.size ? 'raw' : 'deflate';
     let data = bytes;
     if (this.keys) {
       const opened = await this.open(name, bytes);
@@ -295,13 +311,8 @@ function checkManifest(name: string, m: Record<string, unknown>): RemoteManifest
   if (!Array.isArray(tables) || !tables.every((t) => typeof t?.name === 'string' && isCount(t?.rows))) throw bad('tables');
   const chunks = m['chunks'];
   const chunkSize = m['chunkSize'] as number;
-  if (!Array.isArray(chunks) || chunkSize === 0) throw bad('chunks');
-  let total = 0;
-  for (const c of chunks as RemoteChunkRef[]) {
-    if (typeof c?.key !== 'string' || !isSha256Hex(c.key) || (c.codec !== 'raw' && c.codec !== 'deflate') || !isCount(c.size, chunkSize)) throw bad('chunks');
-    total += c.size;
-  }
-  if (total !== m['sizeBytes']) throw bad('sizeBytes');
+  if (!Array.isArray(chunks) || chunkSize === 0 || !chunks.every((c) => typeof c === 'string' && isSha256Hex(c))) throw bad('chunks');
+  if (chunks.length !== Math.ceil((m['sizeBytes'] as number) / chunkSize)) throw bad('sizeBytes');
   const { format: _f, version: _v, ...rest } = m;
   return rest as unknown as RemoteManifest;
 }

@@ -4,7 +4,7 @@
  * close, so a reader never sees half an object.
  */
 import { ErrorCode, PagevaultError } from '../errors';
-import type { DirectoryRemoteOptions } from './options';
+import type { DirectoryRemoteOptions } from '../protocol';
 import type { RemoteObjectInfo, RemoteStore } from './store';
 
 const isMissing = (error: unknown) => error instanceof DOMException && (error.name === 'NotFoundError' || error.name === 'TypeMismatchError');

@@ -4,7 +4,7 @@
  * (REMOTE.md, "Stores that cannot list").
  */
 import { ErrorCode, PagevaultError } from '../errors';
-import type { HttpRemoteOptions } from './options';
+import type { HttpRemoteOptions } from '../protocol';
 import { bodyOf, encodePath, Limiter, send, type RemoteStore } from './store';
 
 /** @throws INVALID_ARGUMENT when `url` is not an http(s) URL. */

@@ -24,7 +24,7 @@ export class RemoteRepository {
   private constructor(
     readonly store: RemoteStore,
     readonly layout: RemoteLayout,
-    private initialized: boolean,
+    readonly initialized: boolean,
     private readonly passphrase: string | undefined,
   ) {}
 
@@ -83,11 +83,12 @@ export class RemoteRepository {
   }
 
   /** Writes a manifest (after its chunks), then records it in the index when the store cannot list. */
-  async putManifest(manifest: RemoteManifest, signal?: AbortSignal): Promise<string> {
+  async putManifest(manifest: RemoteManifest, signal?: AbortSignal): Promise<{ name: string; bytes: number }> {
     const name = manifest.kind === 'head' ? await this.layout.headName(manifest.vault) : await this.layout.backupName(manifest.backupId);
-    await this.store.put(name, await this.layout.encodeManifest(name, manifest), signal);
+    const body = await this.layout.encodeManifest(name, manifest);
+    await this.store.put(name, body, signal);
     if (!this.canList && manifest.kind === 'backup') await this.updateIndex((names) => names.add(name), signal);
-    return name;
+    return { name, bytes: body.byteLength };
   }
 
   /** Every readable backup manifest, newest first (damaged or foreign objects are left out). */

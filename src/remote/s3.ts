@@ -5,7 +5,7 @@
  */
 import { AwsV4Signer } from 'aws4fetch';
 import { ErrorCode, PagevaultError } from '../errors';
-import type { S3RemoteOptions } from './options';
+import type { S3RemoteOptions } from '../protocol';
 import { bodyOf, encodePath, Limiter, send, type MakeRequest, type RemoteObjectInfo, type RemoteStore } from './store';
 
 const xmlText = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');

@@ -10,6 +10,9 @@
  * - Names are relative to the repository prefix (`chunks/ab12...`); adapters add the prefix.
  */
 import { ErrorCode, PagevaultError } from '../errors';
+import type { RetryOptions } from '../protocol';
+
+export type { RetryOptions };
 
 /** One object as a listing or a HEAD reports it. */
 export interface RemoteObjectInfo {
@@ -33,18 +36,6 @@ export interface RemoteStore {
   list?(prefix: string, signal?: AbortSignal): Promise<RemoteObjectInfo[]>;
 }
 
-/** How hard the request loop tries. */
-export interface RetryOptions {
-  /** Attempts after the first (default 4). */
-  readonly retries?: number;
-  /** First backoff ceiling in ms, doubled per attempt (default 250). */
-  readonly backoffMs?: number;
-  /** Per-attempt timeout in ms (default 30 000). */
-  readonly timeoutMs?: number;
-  /** Requests in flight at most (default 4). */
-  readonly parallel?: number;
-}
-
 /** Counts requests in flight and queues the rest. */
 export class Limiter {
   private active = 0;
@@ -65,11 +56,15 @@ export class Limiter {
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(timer);
       reject(cancelled());
-    }, { once: true });
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 const cancelled = () => new PagevaultError(ErrorCode.CANCELLED, 'The remote request was cancelled.', {});
@@ -90,11 +85,18 @@ export async function send(make: MakeRequest, what: string, options: RetryOption
   let reason = '';
   for (let attempt = 0; ; attempt++) {
     if (signal?.aborted) throw cancelled();
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // One controller per attempt, aborted by the caller or the timeout; its listener is removed after.
+    const attemptController = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attemptController.abort();
+    }, timeoutMs);
+    const onAbort = () => attemptController.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const { url, init } = await make();
-      const response = await fetch(url, { ...init, signal: both });
+      const response = await fetch(url, { ...init, signal: attemptController.signal });
       status = response.status;
       if (response.ok || status === 404 || (status >= 300 && status < 400)) return response;
       const body = await response.text().catch(() => '');
@@ -107,7 +109,10 @@ export async function send(make: MakeRequest, what: string, options: RetryOption
       if (error instanceof PagevaultError) throw error;
       if (signal?.aborted) throw cancelled();
       status = 0;
-      reason = timeout.aborted ? `no answer within ${timeoutMs} ms` : `network error (${error instanceof Error ? error.message : String(error)})`;
+      reason = timedOut ? `no answer within ${timeoutMs} ms` : `network error (${error instanceof Error ? error.message : String(error)})`;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
     if (attempt >= retries) break;
     // Full jitter: a random wait up to the doubled ceiling, so clients that failed together spread out.

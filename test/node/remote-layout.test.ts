@@ -33,7 +33,7 @@ describe('remote layout', () => {
     expect(name).toBe(`chunks/${chunk.key}`);
     const bytes = await layout.encodeChunk(name, chunk);
     expect(bytes).toEqual(chunk.data);
-    const ref: RemoteChunkRef = { key: chunk.key, codec: chunk.codec, size: chunk.size };
+    const ref: RemoteChunkRef = { key: chunk.key, size: chunk.size };
     expect((await layout.decodeChunk(name, bytes, ref)).plain).toEqual(plain);
     const other = { ...ref, key: await sha256Hex(new Uint8Array(3)) };
     expect((await settle(layout.decodeChunk(name, bytes, other))).ok ? 'ok' : 'INTEGRITY').toBe('INTEGRITY');
@@ -52,7 +52,7 @@ describe('remote layout', () => {
     const text = new TextDecoder('latin1').decode(bytes);
     expect(text).not.toContain('SQLite format 3');
     expect(text).not.toContain('secret_table');
-    const ref: RemoteChunkRef = { key: chunk.key, codec: 'deflate', size: plain.length }; // codec comes from the sealed byte
+    const ref: RemoteChunkRef = { key: chunk.key, size: plain.length };
     expect((await layout.decodeChunk(name, bytes, ref)).plain).toEqual(plain);
     const damaged = bytes.slice();
     damaged[40] = damaged[40]! ^ 1;

@@ -12,6 +12,8 @@ import S3rver from '@20minutes/s3rver';
 import { AwsClient } from 'aws4fetch';
 
 export const S3_BUCKET = 'pagevault-test';
+/** Path prefix of the proxy's control requests (never forwarded). */
+export const CONTROL = '/__faults/';
 export const S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 const CORS = `<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>
@@ -26,7 +28,7 @@ export interface Faults {
   /** Hold every answer this long (ms). */
   delayMs: number;
   /** Only requests whose method + path match (default: all). */
-  match?: RegExp;
+  match?: RegExp | undefined;
   /** After this many more forwarded PUTs, stop the server (0: off). */
   stopAfterPuts: number;
 }
@@ -71,6 +73,14 @@ export async function startS3Server(): Promise<S3Server> {
   const seen: string[] = [];
   const proxy: Server = createServer((req, res) => {
     const line = `${req.method} ${req.url}`;
+    if (req.url?.startsWith(CONTROL)) {
+      // Test control from a browser page: `/__faults/set?failNext=3&status=500`, `/__faults/stop`, `/__faults/start`.
+      void control(new URL(req.url, 'http://x')).then(
+        () => res.writeHead(204, { 'access-control-allow-origin': '*' }).end(),
+        (error: unknown) => res.writeHead(500, { 'access-control-allow-origin': '*' }).end(String(error)),
+      );
+      return;
+    }
     seen.push(line);
     const answer = () => {
       if (faults.failNext > 0 && (faults.match === undefined || faults.match.test(line))) {
@@ -94,6 +104,17 @@ export async function startS3Server(): Promise<S3Server> {
     if (faults.delayMs > 0) setTimeout(answer, faults.delayMs);
     else answer();
   });
+  const control = async (url: URL) => {
+    const action = url.pathname.slice(CONTROL.length);
+    if (action === 'stop') return stop();
+    if (action === 'start') return server ? undefined : start();
+    const q = url.searchParams;
+    faults.failNext = Number(q.get('failNext') ?? 0);
+    faults.status = Number(q.get('status') ?? 500);
+    faults.delayMs = Number(q.get('delayMs') ?? 0);
+    faults.stopAfterPuts = Number(q.get('stopAfterPuts') ?? 0);
+    faults.match = q.get('match') ? new RegExp(q.get('match')!) : undefined;
+  };
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const proxyEndpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const client = new AwsClient({ ...S3_CREDENTIALS, service: 's3', region: 'us-east-1', retries: 0 });
