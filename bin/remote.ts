@@ -11,7 +11,7 @@
  */
 import { ErrorCode, PagevaultError, isPagevaultError } from '../src/errors';
 import type { RemoteChunkRef, RemoteManifest } from '../src/format/remote-layout';
-import { RemotePath } from '../src/format/remote-layout';
+import { chunkRefs, RemotePath } from '../src/format/remote-layout';
 import { RemoteRepository } from '../src/remote/repository';
 import { sha256HexInPlace } from './hash';
 import { writeOutput } from './output-file';
@@ -38,7 +38,7 @@ export interface RemoteRequest extends RemoteTarget {
 export async function runRemote(request: RemoteRequest): Promise<unknown> {
   const store = await openTargetStore(request);
   const repo = await RemoteRepository.open(store, request.passphrase);
-  if ((await store.get(RemotePath.config)) === undefined) {
+  if (!repo.initialized) {
     throw new PagevaultError(ErrorCode.NOT_FOUND, `There is no pagevault repository at ${request.location} (no config object).`, { location: request.location });
   }
   switch (request.command) {
@@ -111,7 +111,7 @@ async function readImage(repo: RemoteRepository, manifest: RemoteManifest, progr
   let offset = 0;
   let bytesRead = 0;
   let done = 0;
-  for await (const got of inOrder(repo, manifest.chunks)) {
+  for await (const got of inOrder(repo, chunkRefs(manifest))) {
     image.set(got.plain, offset);
     offset += got.plain.length;
     bytesRead += got.bytes;

@@ -1,4 +1,5 @@
 // `pagevault remote list|verify|extract` against a real S3 protocol server (s3rver verifies SigV4).
+import 'fake-indexeddb/auto';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { s3Store } from '../../src/remote/s3';
 import { makeDatabase } from './format-fixtures';
 import { pushImage } from '../support/remote-fixture';
 import { S3_BUCKET, S3_CREDENTIALS, startS3Server, type S3Server } from '../support/s3-server';
+import { addRows, call, openService } from '../support/vault-harness';
 
 let s3: S3Server;
 let dir: string;
@@ -151,5 +153,26 @@ describe('pagevault remote (S3)', () => {
     expect(report.backups.map((b) => [b.ok, b.backupId ?? null, b.error?.code ?? null])).toEqual(
       expect.arrayContaining([[true, 'bk-b', null], [false, null, 'INTEGRITY']]),
     );
+  });
+
+  it('a backup a vault pushed (encrypted, through the worker) lists, verifies and extracts with the CLI', async () => {
+    const service = await openService('cli-remote-vault');
+    try {
+      await addRows(service, 3000, 4);
+      await call(service.remoteAdd('offsite', { kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix: 'from-vault/', credentials: S3_CREDENTIALS, passphrase: 'hunter2 hunter2' }));
+      const { backupId } = await call(service.backupCreate({}));
+      await call(service.backupWait(backupId));
+      await call(service.remotePush('offsite', {}));
+      const [pushed] = await call(service.remoteList('offsite'));
+      const url = `s3://${S3_BUCKET}/from-vault/`;
+      const pass = ['--passphrase-file', path('pass.txt')];
+      expect((await remote('list', url, ...pass)).json()).toMatchObject({ backups: [{ backupId, sha256: pushed!.sha256, vault: 'cli-remote-vault' }] });
+      expect((await remote('verify', url, ...pass)).json()).toMatchObject({ ok: true, verified: 1 });
+      const out = await remote('extract', url, backupId, '-o', path('vault.sqlite'), ...pass);
+      expect(out.json()).toMatchObject({ ok: true, sha256: pushed!.sha256, tables: pushed!.tables });
+      expect(execFileSync('/usr/bin/sqlite3', [path('vault.sqlite'), 'PRAGMA integrity_check']).toString().trim()).toBe('ok');
+    } finally {
+      await call(service.close({ force: true })).catch(() => undefined);
+    }
   });
 });

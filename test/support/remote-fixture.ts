@@ -6,6 +6,7 @@
 import { tableCounts } from '../../bin/sqlite-check';
 import { DEFAULT_CHUNK_SIZE, chunkImage } from '../../src/format/archive/from-image';
 import { compressChunk } from '../../src/format/codec';
+import { sendableForm } from '../../src/format/remote-layout';
 import { parseSqliteHeader } from '../../src/format/sqlite-header';
 import { RemoteRepository } from '../../src/remote/repository';
 import type { RemoteStore } from '../../src/remote/store';
@@ -20,12 +21,9 @@ export interface FixtureBackup {
 export async function pushImage(store: RemoteStore, image: Uint8Array, meta: FixtureBackup, passphrase?: string): Promise<string[]> {
   const repo = await (await RemoteRepository.open(store, passphrase)).ensureConfig();
   const { sha256, chunks, keys } = await chunkImage(image, DEFAULT_CHUNK_SIZE);
-  const refs = [];
   for (let i = 0; i < chunks.length; i++) {
     const plain = chunks[i]!;
-    const stored = compressChunk(plain);
-    await repo.putChunk({ key: keys[i]!, size: plain.length, ...stored });
-    refs.push({ key: keys[i]!, codec: stored.codec, size: plain.length });
+    await repo.putChunk(sendableForm({ key: keys[i]!, size: plain.length, ...compressChunk(plain) }, () => plain));
   }
   const header = parseSqliteHeader(image);
   await repo.putManifest({
@@ -41,7 +39,7 @@ export async function pushImage(store: RemoteStore, image: Uint8Array, meta: Fix
     chunkSize: DEFAULT_CHUNK_SIZE,
     sha256,
     tables: await tableCounts(image),
-    chunks: refs,
+    chunks: [...keys],
   });
   return [...keys];
 }
