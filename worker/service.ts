@@ -5,7 +5,7 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
-import type { BackupApi, ChangeEvent, HistoryApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
+import type { BackupApi, ChangeEvent, HistoryApi, OpenOptions, RemoteApi, RemoteOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite, stopSandbox } from './engine';
 import { ChangeTracker } from './engine/change-tracker';
 import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
@@ -20,6 +20,7 @@ import { applyRetention, loadPolicy, savePolicy } from './jobs/retention';
 import { runScheduled } from './jobs/scheduled-run';
 import { verifyBackup } from './jobs/verify';
 import { acquireLock } from './lock';
+import * as remote from './remote';
 import { VaultStore } from './store/vault-store';
 import { LIVE_HEAD } from './store/schema';
 import { checkName, checkParams, checkSql, optionalInteger } from './validate';
@@ -161,6 +162,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         }
       }
       try {
+        remote.closeRemotes(v.context);
         await v.context.stop();
         v.live.stop();
         // A job that ended meanwhile (a table restore) saved its own work; this is a last check.
@@ -266,6 +268,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     ...bindRetention(need),
     ...bindSchedule(need),
     ...bindHistory(need),
+    ...bindRemote(need),
   };
 }
 
@@ -280,7 +283,10 @@ function bindBackup(need: () => OpenVault): BackupApi {
     backupList: () => result(() => listBackups(context())),
     backupHistory: () => result(() => jobHistory(context())),
     backupDrop: (backupId) => result(() => dropBackup(context(), backupId)),
-    backupRestore: (options) => result(() => (isRestoreAt(options) ? restoreAtTime(context(), options) : restoreBackup(context(), options))),
+    backupRestore: (options) =>
+      result(() =>
+        isRestoreAt(options) ? restoreAtTime(context(), options) : options?.from === undefined ? restoreBackup(context(), options) : remote.restoreFromRemote(context(), options),
+      ),
     backupDownload: (backupId, options) => result(() => downloadBackup(context(), backupId, options ?? {})),
     backupUpload: (blob, options) => result(() => uploadBackup(context(), blob, options ?? {})),
     backupInspect: (target, options) => result(() => inspectBackup(context(), target, options ?? {})),
@@ -313,5 +319,21 @@ function bindHistory(need: () => OpenVault): HistoryApi {
   const context = () => need().context;
   return {
     historyList: (options) => result(() => listHistory(context(), options ?? {})),
+  };
+}
+
+/** `vault.remote.*`: worker/remote/, one call per verb. */
+function bindRemote(need: () => OpenVault): RemoteApi {
+  const context = () => need().context;
+  return {
+    remoteAdd: (name, options, sign, getHeaders) => result(() => remote.addRemoteReplicating(context(), name, { ...options, ...(sign ? { sign } : {}), ...(getHeaders ? { getHeaders } : {}) } as RemoteOptions)),
+    remoteRemove: (name) => result(() => remote.removeRemote(context(), String(name))),
+    remotePush: (name, options, onProgress) => result(() => remote.pushBackup(context(), name, options ?? {}, onProgress)),
+    remoteCancel: (name) => result(() => remote.cancelPushes(context(), name)),
+    remoteList: (name) => result(() => remote.listRemote(context(), name)),
+    remotePull: (name, backupId, onProgress) => result(() => remote.pullBackup(context(), name, backupId, onProgress)),
+    remoteDrop: (name, backupId) => result(() => remote.dropRemote(context(), name, backupId)),
+    remoteApplyRetention: (name, policy, options) => result(() => remote.applyRemoteRetention(context(), name, policy, options ?? {})),
+    remoteRestoreLatest: (name, options) => result(() => remote.restoreLatest(context(), name, options ?? {})),
   };
 }

@@ -41,6 +41,7 @@ const READS: ReadonlySet<ForwardedVerb> = new Set([
   'retentionGet',
   'scheduleList',
   'historyList',
+  'remoteList',
 ]);
 
 const failure = (code: ErrorCode, message: string): Result<never> => ({ ok: false, error: errorToWire(new PagevaultError(code, message, {})) });

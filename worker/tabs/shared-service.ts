@@ -43,7 +43,23 @@ const FORWARDED: Record<ForwardedVerb, true> = {
   scheduleList: true,
   scheduleRemove: true,
   historyList: true,
+  remoteAdd: true,
+  remoteRemove: true,
+  remotePush: true,
+  remoteCancel: true,
+  remoteList: true,
+  remotePull: true,
+  remoteDrop: true,
+  remoteApplyRetention: true,
+  remoteRestoreLatest: true,
 };
+
+/** Verbs whose last parameter (of this many) is a progress listener. */
+const PROGRESS_LAST: ReadonlyMap<ForwardedVerb, number> = new Map<ForwardedVerb, number>([
+  ['backupCreate', 2],
+  ['remotePush', 3],
+  ['remotePull', 3],
+]);
 
 /** How long a follower waits for the owner to answer (or the lock) before its open is LOCKED. */
 const MIN_OWNER_WAIT_MS = 30_000;
@@ -81,7 +97,7 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
   /** The owner runs a call (its own tab's or a forwarded one), then what follows from it. */
   const runLocal: LocalRunner = async (verb, args, options, onProgress) => {
     const method = service[verb] as (...params: unknown[]) => Promise<Result<unknown>>;
-    const params = verb === 'backupCreate' ? (onProgress ? [args[0], onProgress] : [args[0]]) : [...args];
+    const params = PROGRESS_LAST.has(verb) && onProgress ? [...args, onProgress] : [...args];
     const result = await method(...params);
     if (!result.ok) return result;
     catalogEffect(service, verb, args, result.value, emitChange);
@@ -198,7 +214,15 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
   /** Runs a call here (owner) or at the owner (follower). */
   const route = (verb: ForwardedVerb, args: readonly unknown[], onProgress?: (progress: Progress) => void): Promise<Result<unknown>> => {
     const options: CallOptions = { durable, progress: onProgress !== undefined };
-    if (role === 'follower' && follower) return follower.call(verb, args, options, onProgress);
+    if (role === 'follower' && follower) {
+      // Functions cannot cross the channel (a remote's `sign`/`getHeaders`): only the owner's own tab can pass them.
+      if (args.some((arg) => typeof arg === 'function')) {
+        return Promise.resolve(
+          failure(new PagevaultError(ErrorCode.UNSUPPORTED_FEATURE, `${verb} with a callback runs only in the tab that owns the vault; from this tab pass plain options (credentials or headers).`, { verb })),
+        );
+      }
+      return follower.call(verb, args, options, onProgress);
+    }
     if (role === 'owner') return runLocal(verb, args, options, onProgress);
     // Not open (or closed): the service says so with its own code.
     return (service[verb] as (...params: unknown[]) => Promise<Result<unknown>>)(...args);
@@ -206,10 +230,15 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
 
   const api: Record<string, unknown> = {};
   for (const verb of Object.keys(FORWARDED) as ForwardedVerb[]) {
-    api[verb] =
-      verb === 'backupCreate'
-        ? (options: unknown, onProgress?: (progress: Progress) => void) => route(verb, [options], onProgress)
-        : (...args: unknown[]) => route(verb, args);
+    api[verb] = PROGRESS_LAST.has(verb)
+      ? (...args: unknown[]) => {
+          // The progress listener is the verb's last parameter: it travels as progress events, not as an argument.
+          const arity = PROGRESS_LAST.get(verb) ?? 0;
+          const onProgress = args[arity - 1];
+          const plain = args.slice(0, arity - 1);
+          return typeof onProgress === 'function' ? route(verb, plain, onProgress as (progress: Progress) => void) : route(verb, plain);
+        }
+      : (...args: unknown[]) => route(verb, args);
   }
   const shared: Pick<WorkerApi, 'open' | 'close' | 'onChange' | 'onSaveError'> = {
     open: async (options, hadData) => {
