@@ -104,6 +104,8 @@ export default defineConfig({
         test: {
           name: 'browser',
           include: ['test/browser/**/*.test.ts'],
+          // A real S3 protocol server (s3rver) on 127.0.0.1 for test/browser/remote.test.ts.
+          globalSetup: ['test/support/s3-global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 60_000,
           fileParallelism: false,

@@ -9,6 +9,7 @@ import { mountConsolePanel } from './panels/console';
 import { mountDatabasePanel } from './panels/database';
 import { mountGeneratorPanel } from './panels/generator';
 import { mountHistoryPanel } from './panels/history';
+import { mountRemotePanel } from './panels/remote';
 import { mountRetentionPanel } from './panels/retention';
 import { mountSchedulePanel } from './panels/schedule';
 import { mountStoragePanel } from './panels/storage';
@@ -23,6 +24,7 @@ const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
   ['panel-console', mountConsolePanel],
   ['panel-catalog', mountCatalogPanel],
   ['panel-upload', mountUploadPanel],
+  ['panel-remote', mountRemotePanel],
   ['panel-history', mountHistoryPanel],
   ['panel-timeline', mountTimelinePanel],
   ['panel-schedule', mountSchedulePanel],

@@ -8,6 +8,7 @@ import { spawnWorker } from './spawn-worker';
 import { hadData, rememberData } from './vault-marker';
 import type {
   CancelStatus,
+  ChangeEvent,
   BackupInfo,
   BackupStatus,
   CreateBackupOptions,
@@ -20,6 +21,14 @@ import type {
   LiveDownloadOptions,
   OpenOptions,
   Progress,
+  PushResult,
+  RemoteBackupInfo,
+  RemoteInfo,
+  RemoteOptions,
+  RemoteRetentionOptions,
+  RemoteSigner,
+  HttpRemoteOptions,
+  RemoteRetentionResult,
   RestoreOptions,
   RestoreResult,
   Result,
@@ -117,6 +126,44 @@ export interface ScheduleClient {
   remove(id: string): Promise<void>;
 }
 
+/**
+ * Backups leaving the device (README "Remote replication", src/format/REMOTE.md). Remotes are
+ * kept per open: add them again after each `openVault` (their secrets are never stored).
+ */
+export interface RemoteClient {
+  /**
+   * Adds (or replaces) remote `name` for this open and reads its config.
+   * @throws INVALID_ARGUMENT, WRONG_PASSPHRASE, PASSPHRASE_REQUIRED, NOT_ENCRYPTED, REMOTE_DENIED, REMOTE_UNAVAILABLE
+   */
+  add(name: string, options: RemoteOptions): Promise<RemoteInfo>;
+  /** Forgets remote `name` in this open (the remote is not changed). */
+  remove(name: string): Promise<void>;
+  /**
+   * Sends a backup (default: the newest of `backup.list()`): only the chunks the remote lacks, then its manifest.
+   * @throws NOT_FOUND, REMOTE_DENIED, REMOTE_UNAVAILABLE, CANCELLED
+   */
+  push(name: string, options?: { backupId?: string; onProgress?: (progress: Progress) => void }): Promise<PushResult>;
+  /** Cancels this open's queued or running pushes to remote `name` (a cancelled push wrote no manifest). */
+  cancel(name: string): Promise<{ status: CancelStatus }>;
+  /** Backups on the remote, newest first, whichever vault pushed them. @throws NOT_FOUND, REMOTE_DENIED, REMOTE_UNAVAILABLE */
+  list(name: string): Promise<RemoteBackupInfo[]>;
+  /** Brings a remote backup into the local catalog (same id), verified. @throws NOT_FOUND, INTEGRITY, CORRUPT, REMOTE_DENIED, REMOTE_UNAVAILABLE */
+  pull(name: string, backupId: string): Promise<BackupInfo>;
+  /** Deletes a backup's manifest on the remote (its chunks go at a later collection). @throws NOT_FOUND, REMOTE_DENIED, REMOTE_UNAVAILABLE */
+  drop(name: string, backupId: string): Promise<void>;
+  /**
+   * Applies a retention policy (default: the vault's own) on the remote, then collects unreferenced chunks (mark, then sweep after `graceMs`).
+   * @throws INVALID_ARGUMENT, NOT_FOUND, REMOTE_DENIED, REMOTE_UNAVAILABLE
+   */
+  applyRetention(name: string, policy?: RetentionPolicy, options?: RemoteRetentionOptions): Promise<RemoteRetentionResult>;
+  /**
+   * Restores the newest state of this vault on the remote (its continuous head or newest backup;
+   * else the newest of any vault there): the one call for a new device or after `STORAGE_LOST`.
+   * @throws NOT_FOUND (nothing on the remote), INTEGRITY, CORRUPT, REMOTE_DENIED, REMOTE_UNAVAILABLE
+   */
+  restoreLatest(name: string, options?: { into?: string }): Promise<RestoreResult & { backupId: string }>;
+}
+
 /** An open database. Every method rejects with a `PagevaultError`. */
 export interface Vault {
   readonly name: string;
@@ -141,6 +188,12 @@ export interface Vault {
    */
   onSaveError(listener: (event: SaveErrorEvent) => void): () => void;
   /**
+   * Calls `listener` after each committed transaction that changed rows (with the tables it
+   * touched) and each change of the backup catalog, made from this tab or any other tab of the
+   * origin that has the vault open. @returns a function that unsubscribes.
+   */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  /**
    * Rolls back an open transaction, saves everything committed, stops jobs and ends the worker.
    * From the moment it is called every other call rejects with CLOSED. When the final save fails
    * it rejects with that error and the vault stays open (retry, or `download()` the data);
@@ -151,6 +204,7 @@ export interface Vault {
   readonly retention: RetentionClient;
   readonly schedule: ScheduleClient;
   readonly history: HistoryClient;
+  readonly remote: RemoteClient;
 }
 
 /** Resolves a worker Result, rethrowing its error as a PagevaultError with the same code. */
@@ -185,7 +239,9 @@ function workerFailure(worker: Worker, name: string): Promise<never> {
 
 /**
  * Opens (creating if needed) the database `name` in a new worker.
- * @throws LOCKED when another tab owns it past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
+ * Any number of tabs may open the same name: one tab's worker owns the database, the others forward
+ * to it (README "Several tabs").
+ * @throws LOCKED with `exclusive` when another tab has it open past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
  *   STORAGE_LOST when this vault had data here that the browser has since cleared (open with
  *   `acceptLoss: true` to start empty); INVALID_ARGUMENT, STORAGE, QUOTA_EXCEEDED.
  * @example
@@ -230,6 +286,19 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     }
     return () => void saveErrorListeners.delete(listener);
   };
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
+  let watching = false;
+  const onChange = (listener: (event: ChangeEvent) => void): (() => void) => {
+    changeListeners.add(listener);
+    if (!watching) {
+      watching = true;
+      const forward = proxy((event: ChangeEvent) => {
+        for (const each of changeListeners) each(event);
+      });
+      void call(() => remote.onChange(forward)).catch(() => (watching = false));
+    }
+    return () => void changeListeners.delete(listener);
+  };
   const retention: RetentionClient = {
     set: (policy) => call(() => remote.retentionSet(policy)),
     get: () => call(() => remote.retentionGet()),
@@ -260,6 +329,24 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     list: () => call(() => remote.scheduleList()),
     remove: (id) => call(() => remote.scheduleRemove(id)),
   };
+  const remoteClient: RemoteClient = {
+    add: (remoteName, remoteOptions) => {
+      // Functions cannot be cloned to the worker: they travel as proxies and run here, on the page.
+      const { sign, getHeaders, ...rest } = remoteOptions as RemoteOptions & { sign?: RemoteSigner; getHeaders?: HttpRemoteOptions['getHeaders'] };
+      return call(() => remote.remoteAdd(remoteName, rest as RemoteOptions, sign && proxy(sign), getHeaders && proxy(getHeaders)));
+    },
+    remove: (remoteName) => call(() => remote.remoteRemove(remoteName)),
+    push: (remoteName, pushOptions = {}) => {
+      const { onProgress, ...rest } = pushOptions;
+      return call(() => (onProgress ? remote.remotePush(remoteName, rest, proxy(onProgress)) : remote.remotePush(remoteName, rest)));
+    },
+    cancel: (remoteName) => call(() => remote.remoteCancel(remoteName)),
+    list: (remoteName) => call(() => remote.remoteList(remoteName)),
+    pull: (remoteName, backupId) => call(() => remote.remotePull(remoteName, backupId)),
+    drop: (remoteName, backupId) => call(() => remote.remoteDrop(remoteName, backupId)),
+    applyRetention: (remoteName, policy, retentionOptions = {}) => call(() => remote.remoteApplyRetention(remoteName, policy, retentionOptions)),
+    restoreLatest: (remoteName, restoreOptions = {}) => call(() => remote.remoteRestoreLatest(remoteName, restoreOptions)),
+  };
   return {
     name: options.name,
     exec: (sql, params) => call(() => remote.exec(sql, params)),
@@ -269,6 +356,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     storage: () => call(() => remote.storage()),
     download: (downloadOptions = {}) => call(() => remote.download(downloadOptions)),
     onSaveError,
+    onChange,
     close: (closeOptions = {}) => {
       if (closed) return Promise.resolve();
       closingCall ??= (async () => {
@@ -294,6 +382,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     retention,
     schedule,
     history: { list: (listOptions = {}) => call(() => remote.historyList(listOptions)) },
+    remote: remoteClient,
   };
 }
 

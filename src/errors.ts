@@ -68,6 +68,10 @@ export const ErrorCode = {
   UNSUPPORTED_FEATURE: 'UNSUPPORTED_FEATURE',
   /** A size or time limit was exceeded. */
   LIMIT_EXCEEDED: 'LIMIT_EXCEEDED',
+  /** A remote store could not be reached, timed out, or answered 5xx after retries (`details.status` when it answered). */
+  REMOTE_UNAVAILABLE: 'REMOTE_UNAVAILABLE',
+  /** A remote store refused the request (401/403: bad credentials, an expired signature, no permission). Not retried. */
+  REMOTE_DENIED: 'REMOTE_DENIED',
   /** A bug in pagevault. Please report it. */
   INTERNAL: 'INTERNAL',
 } as const;

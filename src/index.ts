@@ -3,7 +3,7 @@
  * It loads the client and Comlink only; SQLite, IndexedDB and compression live in the worker.
  */
 export { openVault, requestPersistence } from './client';
-export type { BackupClient, CreateBackupRequest, HistoryClient, OpenVaultOptions, RetentionClient, ScheduleClient, Vault } from './client';
+export type { BackupClient, CreateBackupRequest, HistoryClient, OpenVaultOptions, RemoteClient, RetentionClient, ScheduleClient, Vault } from './client';
 export { deleteVault } from './delete-vault';
 export { ErrorCode, PagevaultError, isPagevaultError } from './errors';
 export type { ErrorDetails } from './errors';
@@ -30,6 +30,18 @@ export type {
   ProgressUnit,
   RestoreAtOptions,
   RestoreBackupOptions,
+  DirectoryRemoteOptions,
+  HttpRemoteOptions,
+  PushOptions,
+  PushResult,
+  RemoteBackupInfo,
+  RemoteInfo,
+  RemoteOptions,
+  RemoteRetentionOptions,
+  RemoteRetentionResult,
+  RemoteSigner,
+  RetryOptions,
+  S3RemoteOptions,
   RestoreOptions,
   RestoreResult,
   RetentionDecision,
@@ -39,6 +51,8 @@ export type {
   SaveErrorEvent,
   SaveResult,
   CancelStatus,
+  ChangeEvent,
+  Durability,
   ScheduleInfo,
   ScheduleOptions,
   ScheduleSpec,

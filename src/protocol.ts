@@ -26,8 +26,21 @@ export interface OpenOptions {
   readonly name: string;
   /** Delay after a committed write before the autosave runs. Default 250 ms; 0 saves after every write. */
   readonly autosaveMs?: number;
-  /** How long to wait for another owner of this name to close. Default 0 (fail at once with `LOCKED`). */
+  /**
+   * With `exclusive`: how long to wait for another owner of this name to close (default 0: fail at
+   * once with `LOCKED`). Without it: how long to wait for the owner tab to answer (at least 30 s).
+   */
   readonly lockTimeoutMs?: number;
+  /**
+   * Refuse to share: fail with `LOCKED` (after `lockTimeoutMs`) while another tab has the vault
+   * open, as before vaults were shared between tabs. Default false: every tab gets a working vault.
+   */
+  readonly exclusive?: boolean;
+  /**
+   * When a write is acknowledged: `'memory'` (default) once committed in the owner tab's SQLite (a
+   * crash before the autosave loses it); `'commit'` only once it is also saved to IndexedDB.
+   */
+  readonly durability?: Durability;
   /**
    * Start with an empty database even though this vault had data that is now gone (the browser
    * cleared or evicted the site's storage). Without it, such an open fails with `STORAGE_LOST`.
@@ -66,6 +79,23 @@ export interface HistoryListOptions {
   readonly since?: Date | number;
   readonly until?: Date | number;
 }
+
+/** See `OpenOptions.durability`. */
+export type Durability = 'memory' | 'commit';
+
+/**
+ * What changed, sent to `vault.onChange` listeners in every tab: rows of user tables (`data`, after
+ * the transaction committed) or the backup catalog (`catalog`: a backup or job added, ended or removed).
+ */
+export type ChangeEvent =
+  | {
+      readonly kind: 'data';
+      /** Tables whose rows a committed transaction changed (may name a table whose change was rolled back). */
+      readonly tables: readonly string[];
+      /** True when any table may have changed (schema change, restore, `DELETE` without `WHERE`): refresh everything. */
+      readonly all: boolean;
+    }
+  | { readonly kind: 'catalog' };
 
 export interface StorageEstimate {
   readonly usageBytes: number | null;
@@ -140,13 +170,14 @@ export const JobState = {
 } as const;
 export type JobState = (typeof JobState)[keyof typeof JobState];
 
-export type JobKind = 'backup' | 'restore' | 'verify' | 'upload' | 'retention';
+export type JobKind = 'backup' | 'restore' | 'verify' | 'upload' | 'retention' | 'push' | 'pull' | 'remote-retention';
 export type BackupMethod = 'pages' | 'vacuum' | 'upload' | 'auto';
 export type ProgressUnit = 'pages' | 'chunks' | 'bytes' | 'rows';
 /**
  * The step a job reports progress for: page copy (`copy`), `vacuum`, storing chunks (`store`),
  * reading a backup or an upload (`read`), checking an upload (`check`), a restore's swap (`swap`),
  * retention removing chunks (`remove`), a verification's two steps, and `done` once it succeeded.
+ * A push reports `store` (chunks stored on the remote), a pull `read` then `check`.
  */
 export type ProgressPhase = 'copy' | 'vacuum' | 'store' | 'read' | 'check' | 'swap' | 'remove' | 'verify-read' | 'verify-check' | 'done';
 
@@ -254,6 +285,8 @@ export interface JobRecord {
   readonly endedAt?: number;
   readonly error?: JobError;
   readonly cleanupError?: JobError;
+  /** Push jobs: bytes sent to the remote. */
+  readonly bytesSent?: number;
 }
 
 /** Restores a backup (`backupId`), or the database as it was at a moment (`at`, see `RestoreAtOptions`). */
@@ -267,6 +300,8 @@ export interface RestoreAtOptions {
 
 export interface RestoreBackupOptions {
   readonly backupId: string;
+  /** Restore a backup of this remote (`vault.remote.add` name): pulled, verified, then restored. */
+  readonly from?: string;
   /** Restore into another database name instead of the current one. */
   readonly into?: string;
   /** Replace only these tables in the live database. */
@@ -354,6 +389,8 @@ export interface ScheduleOptions {
   readonly method?: 'pages' | 'vacuum';
   readonly note?: string;
   readonly verify?: boolean;
+  /** Push each scheduled backup to this remote (added with `vault.remote.add` in the same open). */
+  readonly pushTo?: string;
 }
 
 export interface ScheduleInfo {
@@ -363,8 +400,122 @@ export interface ScheduleInfo {
   readonly method: 'pages' | 'vacuum';
   readonly note?: string;
   readonly verify?: boolean;
+  readonly pushTo?: string;
   readonly lastRunAt?: number;
   readonly nextRunAt: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remotes (src/format/REMOTE.md): what `vault.remote.add` takes, and what the verbs return.
+
+/** How hard requests to a remote are tried. */
+export interface RetryOptions {
+  /** Attempts after the first (default 4). */
+  readonly retries?: number;
+  /** First backoff ceiling in ms, doubled per attempt, with full jitter (default 250). */
+  readonly backoffMs?: number;
+  /** Per-attempt timeout in ms (default 30 000). */
+  readonly timeoutMs?: number;
+  /** Requests in flight at most (default 4). */
+  readonly parallel?: number;
+}
+
+/** Presigning by the app's own server: gets the request pagevault is about to send, returns it signed. */
+export type RemoteSigner = (request: { readonly method: string; readonly url: string; readonly headers: Record<string, string> }) => Promise<{ url: string; headers?: Record<string, string> }>;
+
+interface Common {
+  /** Encrypts everything on the remote client-side (object names are keyed). */
+  readonly passphrase?: string;
+  /** Retries, timeout and parallel requests (defaults: 4 retries, 30 s, 4 in flight). */
+  readonly retry?: RetryOptions;
+  /**
+   * Continuous replication: push the live database's new chunks and a head manifest this many ms
+   * after each save (e.g. 2000). Off by default.
+   */
+  readonly continuousMs?: number;
+}
+
+/** An S3-compatible bucket (AWS S3, Cloudflare R2, Backblaze B2, MinIO, Wasabi): path-style requests. */
+export interface S3RemoteOptions extends Common {
+  readonly kind: 's3';
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** The repository's prefix inside the bucket (`notes/`); '' for the bucket's root. */
+  readonly prefix?: string;
+  /** Default `us-east-1` (R2: `auto`). */
+  readonly region?: string;
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** Instead of credentials: the app's server signs (or presigns) each request. */
+  readonly sign?: RemoteSigner;
+}
+
+/** Any store that answers PUT/GET/HEAD/DELETE under a base URL (WebDAV, a small app endpoint). */
+export interface HttpRemoteOptions extends Common {
+  readonly kind: 'http';
+  /** Base URL; object names are appended to it. */
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Called before each request (e.g. a fresh bearer token); its headers win over `headers`. */
+  readonly getHeaders?: () => Promise<Record<string, string>> | Record<string, string>;
+}
+
+/** A folder on disk (File System Access API). */
+export interface DirectoryRemoteOptions extends Common {
+  readonly kind: 'directory';
+  readonly handle: FileSystemDirectoryHandle;
+}
+
+export type RemoteOptions = S3RemoteOptions | HttpRemoteOptions | DirectoryRemoteOptions;
+
+/** A backup on a remote, as `vault.remote.list` reports it. */
+export interface RemoteBackupInfo {
+  readonly backupId: string;
+  readonly createdAt: number;
+  readonly sizeBytes: number;
+  readonly sha256: string;
+  readonly tables: readonly TableCount[];
+  readonly partial?: boolean;
+  readonly note?: string;
+  /** Name of the vault that pushed it. */
+  readonly vault: string;
+  readonly method: string;
+}
+
+export interface PushOptions {
+  /** Default: the newest backup of `backup.list()`. */
+  readonly backupId?: string;
+}
+
+export interface PushResult {
+  readonly backupId: string;
+  /** Bytes of the objects sent (chunks and the manifest). */
+  readonly bytesSent: number;
+  readonly objectsSent: number;
+  /** Chunks the remote already had. */
+  readonly objectsSkipped: number;
+}
+
+export interface RemoteRetentionOptions {
+  /** Wait between marking an unreferenced chunk and deleting it (default 1 hour; 0 only when no other device pushes). */
+  readonly graceMs?: number;
+  readonly dryRun?: boolean;
+}
+
+export interface RemoteRetentionResult extends RetentionResult {
+  /** Chunk objects deleted by this run. */
+  readonly chunksDeleted: number;
+  /** Chunk objects marked, deleted by a run after the grace period if still unreferenced. */
+  readonly chunksMarked: number;
+}
+
+/** What `vault.remote.add` resolves with. */
+export interface RemoteInfo {
+  readonly name: string;
+  /** Where it points (no secrets). */
+  readonly location: string;
+  readonly encrypted: boolean;
+  /** False when the prefix holds no repository yet (the first push creates it). */
+  readonly initialized: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -398,6 +549,8 @@ export interface CoreApi {
   download(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
   /** Subscribes `listener` to failed saves. */
   onSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
+  /** Subscribes `listener` to committed changes and catalog changes (made from any tab). */
+  onChange(listener: (event: ChangeEvent) => void): Promise<Result<void>>;
 }
 
 /** `vault.backup.*`: backup jobs, the catalog, restore, portable files, verification. */
@@ -435,5 +588,19 @@ export interface HistoryApi {
   historyList(options: HistoryListOptions): Promise<Result<HistoryPoint[]>>;
 }
 
+/** `vault.remote.*`: backups leaving the device (src/format/REMOTE.md). */
+export interface RemoteApi {
+  /** `sign` and `getHeaders` travel as their own arguments (Comlink proxies only top-level functions); the worker puts them back into `options`. */
+  remoteAdd(name: string, options: RemoteOptions, sign?: RemoteSigner, getHeaders?: HttpRemoteOptions['getHeaders']): Promise<Result<RemoteInfo>>;
+  remoteRemove(name: string): Promise<Result<void>>;
+  remotePush(name: string, options: PushOptions, onProgress?: ProgressListener): Promise<Result<PushResult>>;
+  remoteCancel(name: string): Promise<Result<{ status: CancelStatus }>>;
+  remoteList(name: string): Promise<Result<RemoteBackupInfo[]>>;
+  remotePull(name: string, backupId: string, onProgress?: ProgressListener): Promise<Result<BackupInfo>>;
+  remoteDrop(name: string, backupId: string): Promise<Result<void>>;
+  remoteApplyRetention(name: string, policy: RetentionPolicy | undefined, options: RemoteRetentionOptions): Promise<Result<RemoteRetentionResult>>;
+  remoteRestoreLatest(name: string, options: { into?: string }): Promise<Result<RestoreResult & { backupId: string }>>;
+}
+
 /** Everything the worker serves. */
-export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi & HistoryApi;
+export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi & HistoryApi & RemoteApi;

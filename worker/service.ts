@@ -5,8 +5,9 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
-import type { BackupApi, HistoryApi, OpenOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
+import type { BackupApi, ChangeEvent, HistoryApi, OpenOptions, RemoteApi, RemoteOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite, stopSandbox } from './engine';
+import { ChangeTracker } from './engine/change-tracker';
 import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
 import type { Clock } from './jobs/clock';
 import { VaultContext } from './jobs/context';
@@ -19,6 +20,7 @@ import { applyRetention, loadPolicy, savePolicy } from './jobs/retention';
 import { runScheduled } from './jobs/scheduled-run';
 import { verifyBackup } from './jobs/verify';
 import { acquireLock } from './lock';
+import * as remote from './remote';
 import { VaultStore } from './store/vault-store';
 import { LIVE_HEAD } from './store/schema';
 import { checkName, checkParams, checkSql, optionalInteger } from './validate';
@@ -29,6 +31,8 @@ interface OpenVault {
   readonly live: LiveDatabase;
   /** What the jobs run over: the parts, the runner, the schedules, the write gate. */
   readonly context: VaultContext;
+  /** The tables committed writes changed, for `onChange` listeners. */
+  readonly changes: ChangeTracker;
   readonly release: () => void;
 }
 
@@ -67,6 +71,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   let opening: Promise<VaultInfo> | undefined;
   /** Set from the moment close() is called: every later call rejects with CLOSED. */
   let closing: Promise<void> | undefined;
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
 
   const closed = () => new PagevaultError(ErrorCode.CLOSED, 'The vault is closed (or closing): open it again to use it.', {});
   const need = (mode: Need = 'write'): OpenVault => {
@@ -119,7 +124,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       const clock = serviceOptions.clock;
       const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs, clock ? () => clock.now() : Date.now);
       const context = await VaultContext.start({ name, store, live, engine: sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) }, runScheduled);
-      vault = { name, store, live, context, release };
+      vault = { name, store, live, context, changes: new ChangeTracker(live.conn), release };
       await applyHistoryOption(context, history);
       if (!store.head(LIVE_HEAD)) await live.save();
       if (deleted) await clearDeletion(name).catch(() => undefined); // honoured once: a later loss is reported
@@ -157,6 +162,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         }
       }
       try {
+        remote.closeRemotes(v.context);
         await v.context.stop();
         v.live.stop();
         // A job that ended meanwhile (a table restore) saved its own work; this is a last check.
@@ -214,12 +220,16 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       });
     }
     let wrote = isExec;
+    v.changes.before();
     try {
       return body(v, () => {
         wrote = true;
       });
     } finally {
       if (wrote) v.live.noteWrite();
+      const change = v.changes.after();
+      // A listener whose page went away rejects; it is simply not called again.
+      if (change) for (const listener of changeListeners) Promise.resolve(listener(change)).catch(() => undefined);
     }
   };
 
@@ -248,10 +258,17 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
           Promise.resolve(listener(event)).catch(() => undefined);
         });
       }),
+    onChange: (listener) =>
+      result(() => {
+        if (typeof listener !== 'function') throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'onChange takes a function.', {});
+        need('read');
+        changeListeners.add(listener);
+      }),
     ...bindBackup(need),
     ...bindRetention(need),
     ...bindSchedule(need),
     ...bindHistory(need),
+    ...bindRemote(need),
   };
 }
 
@@ -266,7 +283,10 @@ function bindBackup(need: () => OpenVault): BackupApi {
     backupList: () => result(() => listBackups(context())),
     backupHistory: () => result(() => jobHistory(context())),
     backupDrop: (backupId) => result(() => dropBackup(context(), backupId)),
-    backupRestore: (options) => result(() => (isRestoreAt(options) ? restoreAtTime(context(), options) : restoreBackup(context(), options))),
+    backupRestore: (options) =>
+      result(() =>
+        isRestoreAt(options) ? restoreAtTime(context(), options) : options?.from === undefined ? restoreBackup(context(), options) : remote.restoreFromRemote(context(), options),
+      ),
     backupDownload: (backupId, options) => result(() => downloadBackup(context(), backupId, options ?? {})),
     backupUpload: (blob, options) => result(() => uploadBackup(context(), blob, options ?? {})),
     backupInspect: (target, options) => result(() => inspectBackup(context(), target, options ?? {})),
@@ -299,5 +319,21 @@ function bindHistory(need: () => OpenVault): HistoryApi {
   const context = () => need().context;
   return {
     historyList: (options) => result(() => listHistory(context(), options ?? {})),
+  };
+}
+
+/** `vault.remote.*`: worker/remote/, one call per verb. */
+function bindRemote(need: () => OpenVault): RemoteApi {
+  const context = () => need().context;
+  return {
+    remoteAdd: (name, options, sign, getHeaders) => result(() => remote.addRemoteReplicating(context(), name, { ...options, ...(sign ? { sign } : {}), ...(getHeaders ? { getHeaders } : {}) } as RemoteOptions)),
+    remoteRemove: (name) => result(() => remote.removeRemote(context(), String(name))),
+    remotePush: (name, options, onProgress) => result(() => remote.pushBackup(context(), name, options ?? {}, onProgress)),
+    remoteCancel: (name) => result(() => remote.cancelPushes(context(), name)),
+    remoteList: (name) => result(() => remote.listRemote(context(), name)),
+    remotePull: (name, backupId, onProgress) => result(() => remote.pullBackup(context(), name, backupId, onProgress)),
+    remoteDrop: (name, backupId) => result(() => remote.dropRemote(context(), name, backupId)),
+    remoteApplyRetention: (name, policy, options) => result(() => remote.applyRemoteRetention(context(), name, policy, options ?? {})),
+    remoteRestoreLatest: (name, options) => result(() => remote.restoreLatest(context(), name, options ?? {})),
   };
 }

@@ -9,7 +9,7 @@
  * - `stop` ends the schedules and the runner; a scheduled run in progress ends first.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
-import type { JobKind, TableCount } from '../../src/protocol';
+import type { JobKind, ProgressListener, TableCount } from '../../src/protocol';
 import type { SqlEngine } from '../engine';
 import type { Manifest } from '../store/schema';
 import type { VaultStore } from '../store/vault-store';
@@ -102,20 +102,21 @@ export class VaultContext {
    * Queues a job that reads backup `backupId`, holding it in use from now until the job ends: its
    * chunks stay, a drop is refused (BUSY) and a retention sweep leaves it, while the job waits in
    * the queue too. `run` gets the manifest held.
-   * @returns once queued, `done`: the job's outcome (wrapped, so awaiting this does not wait for the job).
-   * `hold` takes something else than the backup (a restore by time holds a history point).
+   * @returns once queued, the job's id and `done`: the job's outcome (wrapped, so awaiting this does not wait for the job).
+   * `options.hold` takes something else than the backup (a restore by time holds a history point).
    * @throws NOT_FOUND when a drop got there first.
    */
   async enqueueHolding<T>(
     kind: JobKind,
     backupId: string,
     run: (ctx: JobContext, manifest: Manifest) => Promise<T>,
-    hold: () => Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> = () => this.store.hold(backupId, { inUse: true }),
-  ): Promise<{ done: Promise<T> }> {
-    const held = await hold();
+    options: { readonly hold?: () => Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }>; readonly listener?: ProgressListener } = {},
+  ): Promise<{ jobId: string; done: Promise<T> }> {
+    const { listener } = options;
+    const held = await (options.hold ? options.hold() : this.store.hold(backupId, { inUse: true }));
     try {
-      const { done } = await this.runner.enqueue(kind, { backupId }, (ctx) => run(ctx, held.manifest));
-      return { done: done.finally(held.release) };
+      const { jobId, done } = await this.runner.enqueue(kind, { backupId }, (ctx) => run(ctx, held.manifest), listener);
+      return { jobId, done: done.finally(held.release) };
     } catch (error) {
       await held.release();
       throw error;

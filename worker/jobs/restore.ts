@@ -73,7 +73,7 @@ export async function restoreChecked(
     ctx.signal.throwIfAborted();
     if (tables) return restoreTables(vault, record, image, tables, ctx);
     return into === undefined || into === name ? swapLive(vault, record, image, ctx) : restoreInto(vault, into, record);
-  }, hold);
+  }, { hold });
   return done;
 }
 

@@ -25,6 +25,8 @@ export interface JobContext {
   progress(phase: ProgressPhase, done: number, total: number, unit: ProgressUnit, weight?: { from: number; to: number }): void;
   /** Adds to the bytes this job stored. */
   addStored(bytes: number): void;
+  /** Adds to the bytes this job sent to a remote (a push: `bytesSent` in the history). */
+  addSent(bytes: number): void;
 }
 
 interface Active {
@@ -180,6 +182,9 @@ export class JobRunner {
       },
       addStored: (bytes) => {
         active.record = { ...active.record, bytesStored: (active.record.bytesStored ?? 0) + bytes };
+      },
+      addSent: (bytes) => {
+        active.record = { ...active.record, bytesSent: (active.record.bytesSent ?? 0) + bytes };
       },
     };
     let value: T;

@@ -67,12 +67,14 @@ export function makeSchedule(spec: unknown, options: unknown, now: number, previ
   if (typeof opts !== 'object') throw invalid('Schedule options must be an object.', 'options');
   const note = optionalString(opts.note, 'note');
   const verify = optionalBoolean(opts.verify, 'verify');
+  const pushTo = opts.pushTo === undefined ? undefined : checkId(opts.pushTo, 'pushTo');
   return {
     id: id as string,
     ...(every === undefined ? { dailyAt: dailyAt as string } : { every: every as string }),
     method: oneOf(opts.method, 'method', ['pages', 'vacuum'] as const, 'pages'),
     ...(note === undefined ? {} : { note }),
     ...(verify === undefined ? {} : { verify }),
+    ...(pushTo === undefined ? {} : { pushTo }),
     createdAt: now,
     // A last run "in the future" was stamped by a clock that was ahead: forget it, count from now.
     ...(previous?.lastRunAt === undefined || previous.lastRunAt > now ? {} : { lastRunAt: previous.lastRunAt }),

@@ -69,7 +69,8 @@ export function normalizePassphrase(passphrase: string): string {
   return passphrase.normalize('NFC');
 }
 
-async function pbkdf2(passphrase: string, salt: Uint8Array, iterations: number, bits: number): Promise<Uint8Array> {
+/** PBKDF2-HMAC-SHA256 of the passphrase as given (callers normalise it); shared with the remote layout. */
+export async function pbkdf2(passphrase: string, salt: Uint8Array, iterations: number, bits: number): Promise<Uint8Array> {
   const material = await subtle().importKey('raw', buf(new TextEncoder().encode(passphrase)), 'PBKDF2', false, ['deriveBits']);
   return new Uint8Array(await subtle().deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: buf(salt), iterations }, material, bits));
 }
