@@ -3,6 +3,7 @@
  * checked by decoding it again and comparing bytes: restic's lesson, a compressor bug must not
  * reach the store), and decode stored chunks with their output capped at the declared size.
  */
+import { createSHA256 } from 'hash-wasm';
 import { compressChunk, decompressChunk } from '../../src/format/codec';
 import type { StoredChunk } from '../../src/format/codec';
 import type { CompressedChunk, DecodedChunk } from './protocol';
@@ -42,4 +43,15 @@ export function decodeAll(chunks: readonly Omit<StoredChunk, 'key'>[]): DecodedC
       return { error: reason(error) };
     }
   });
+}
+
+/** Bytes fed to the SHA-256 per update: hash-wasm copies each into its own memory, so no image-sized copy is made. */
+const HASH_SLICE = 1024 * 1024;
+
+/** Lowercase hex SHA-256 of a whole image, hashed in slices (WebCrypto would copy all of it first). */
+export async function imageSha256(image: Uint8Array): Promise<string> {
+  const hasher = await createSHA256();
+  hasher.init();
+  for (let offset = 0; offset < image.byteLength; offset += HASH_SLICE) hasher.update(image.subarray(offset, offset + HASH_SLICE));
+  return hasher.digest('hex');
 }

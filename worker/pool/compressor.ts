@@ -8,7 +8,7 @@
  * - Where helpers cannot start (no Worker in this realm, a Content-Security-Policy that forbids
  *   them, a helper that crashed), the work runs inline: slower, never lost.
  */
-import { compressChecked, decodeAll } from './compress-chunks';
+import { compressChecked, decodeAll, imageSha256, owned } from './compress-chunks';
 import type { StoredChunk } from '../../src/format/codec';
 import type { CompressedChunk, DecodedChunk, HelperRequest, HelperResponse } from './protocol';
 import { spawnCompressor } from './spawn';
@@ -47,6 +47,26 @@ export class Compressor {
       const copies = batch.map((c) => ({ codec: c.codec, size: c.size, data: c.data.slice() }));
       return { message: { id, op: 'decode', chunks: copies }, transfer: copies.map((c) => c.data.buffer as ArrayBuffer) };
     }) as Promise<DecodedChunk[]>;
+  }
+
+  /**
+   * The SHA-256 of `image`, on a helper (off the query thread, on the other core). The image's
+   * buffer is transferred, not copied: the caller must not use `image` afterwards. Where no helper
+   * runs, it is hashed here (in slices, no copy).
+   */
+  async hashImage(image: Uint8Array): Promise<string> {
+    const helper = this.helper();
+    const mine = owned(image);
+    if (!helper) return imageSha256(mine);
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      helper.pending.set(id, (response) => {
+        // A helper that failed has lost the transferred image: the caller falls back (a page copy).
+        if (response instanceof Error || response.sha256 === undefined) resolve(Promise.reject(response));
+        else resolve(response.sha256);
+      });
+      helper.worker.postMessage({ id, op: 'hash', image: mine } satisfies HelperRequest, [mine.buffer as ArrayBuffer]);
+    });
   }
 
   close(): void {
