@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 import { nativeGzip, nativeSqlite, formatInNode } from './driver/native.mjs';
-import { findRenderers, readPeak, residentBytes, resetPeaks } from './driver/process-memory.mjs';
+import { findRenderers, firstTouchCost, minorFaults, readPeak, residentBytes, resetPeaks } from './driver/process-memory.mjs';
 import { formatTable, passRows, saveRows } from './driver/report.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -88,7 +88,7 @@ function machine() {
       return 'unknown';
     }
   })();
-  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryBytes: totalmem(), node: process.version, chromium: chromiumVersion, commit, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
+  return { cpu: cpus()[0]?.model ?? 'unknown', ...firstTouchCost(), cores: cpus().length, memoryBytes: totalmem(), node: process.version, chromium: chromiumVersion, commit, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
 }
 
 const server = await createServer({
@@ -116,17 +116,31 @@ try {
   await page.goto(`${origin}/bench/harness/index.html`);
   await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
 
-  /** Calls one step on the page; with `memory`, records the renderer's peak resident set during it. */
+  /**
+   * Calls one step on the page and records the renderer's minor page faults during it; with
+   * `memory`, also its peak resident set. A step that throws (a browser refusing a 500 MB value,
+   * an out-of-memory page) is recorded in `pass.failures` and the pass goes on: undefined.
+   */
   const step = async (pass, key, fn, arg, memory = false) => {
     log(`${pass.mb} MB: ${key}...`);
     const pids = findRenderers(marker);
     const start = memory ? resetPeaks(pids) : undefined;
-    const value = await page.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
-    if (memory) {
-      pass.memory ??= {};
-      pass.memory[key] = readPeak(pids, start);
+    const faultsBefore = minorFaults(pids);
+    try {
+      return await page.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
+    } catch (error) {
+      pass.failures ??= {};
+      pass.failures[key] = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      log(`${pass.mb} MB: ${key} failed: ${pass.failures[key]}`);
+      return undefined;
+    } finally {
+      pass.faults ??= {};
+      pass.faults[key] = minorFaults(pids) - faultsBefore;
+      if (memory) {
+        pass.memory ??= {};
+        pass.memory[key] = readPeak(pids, start);
+      }
     }
-    return value;
   };
 
   for (const item of plan) {
@@ -135,6 +149,7 @@ try {
     const name = `bench-${item.mb}mb-${Date.now().toString(36)}`;
     pass.idleRendererBytes = residentBytes(findRenderers(marker));
     pass.generate = await step(pass, 'generate', 'prepare', { name, targetBytes: pass.targetBytes, seed });
+    if (!pass.generate) continue;
     pass.sizeBytes = pass.generate.sizeBytes;
     log(`${item.mb} MB: generated ${(pass.sizeBytes / MB).toFixed(1)} MB in ${Math.round(pass.generate.durationMs)} ms`);
     if (item.kind === 'full') pass.cold = await step(pass, 'cold', 'coldBackupDownload', undefined, true);
@@ -156,7 +171,7 @@ try {
         pass.format = await formatInNode(format, image, join(workDir, 'archive-warm'));
       }
     }
-    await page.evaluate(() => window.pagevaultBench.finish());
+    await page.evaluate(() => window.pagevaultBench.finish()).catch((error) => log(`${item.mb} MB: finish failed: ${error}`));
     for (const file of ['image', 'archive-cold', 'archive-warm']) rmSync(join(workDir, file), { force: true });
     pass.rows = item.kind === 'full' ? passRows(pass) : saveRows(pass);
     console.log(`\n${formatTable(pass.rows)}\n`);

@@ -105,15 +105,26 @@ export async function flush() {
 export async function baselines(options: { runs: number; sendImage: boolean }) {
   const worker = new Worker(new URL('./baseline-worker.ts', import.meta.url), { type: 'module', name: 'pagevault-bench-baselines' });
   const remote: Remote<BaselineApi> = wrap<BaselineApi>(worker);
+  // Each baseline on its own: one the browser refuses (a 500 MB IndexedDB value) is reported as
+  // that baseline's failure, and the others still run.
+  const failures: Record<string, string> = {};
+  const attempt = async <T>(label: string, body: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await body();
+    } catch (error) {
+      failures[label] = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return undefined;
+    }
+  };
   try {
     const loaded = await remote.load(need().name);
     const exportMs = await remote.exportMs(options.runs);
-    const pieces = await remote.savePieces();
-    const naive = await remote.naiveSave();
-    const naiveRestore = await remote.naiveRestore();
-    if (options.sendImage) await remote.postImage(`/__bench/file?name=image`);
-    await remote.clear();
-    return { loaded, exportMs, pieces, naive, naiveRestore };
+    const pieces = await attempt('pieces', () => remote.savePieces());
+    const naive = await attempt('naive', () => remote.naiveSave());
+    const naiveRestore = await attempt('naiveRestore', () => remote.naiveRestore());
+    if (options.sendImage) await attempt('postImage', () => remote.postImage(`/__bench/file?name=image`));
+    await attempt('clear', () => remote.clear());
+    return { loaded, exportMs, pieces, naive, naiveRestore, failures };
   } finally {
     worker.terminate();
   }
