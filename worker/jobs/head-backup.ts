@@ -43,6 +43,8 @@ export async function captureHead(vault: VaultContext, ctx: JobContext): Promise
     const head = store.head(LIVE_HEAD);
     if (!head) return undefined;
     const sha256 = await live.headImageHash(head.manifest);
+    // A save replaced the head while it was being hashed (that hash was stopped): try its successor.
+    if (sha256 === undefined && store.head(LIVE_HEAD) !== head) continue;
     if (sha256 === undefined) return undefined;
     const held = await store.hold(LIVE_HEAD);
     // Synchronous from here to the table counts: nothing can write or save in between.

@@ -43,7 +43,7 @@ export class LiveDatabase {
    * with it instead of copying and hashing the image again. Invariant: `manifest` is the head's
    * manifest object this hash belongs to; a save that changes the head replaces it.
    */
-  private headHash: { readonly manifest: Manifest; readonly sha256: Promise<string | undefined> } | undefined;
+  private headHash: { readonly manifest: Manifest; readonly sha256: Promise<string | undefined>; readonly stop: AbortController } | undefined;
   savedAt: number | null;
 
   private constructor(
@@ -198,7 +198,7 @@ export class LiveDatabase {
     this.savedAt = savedAt;
     this.savedGeneration = generation;
     // An image the caller exported stays the caller's; ours is handed to the helper (not copied).
-    if (exported) this.headHash = undefined;
+    if (exported) this.forgetHeadHash();
     else this.hashHead(manifest, image);
     return { chunksWritten: written, bytesWritten, durationMs: performance.now() - started };
   }
@@ -217,7 +217,7 @@ export class LiveDatabase {
   adopt(next: SqliteConnection, image: Uint8Array, manifest: Manifest, savedAt: number): void {
     this.conn.adopt(next);
     this.remember(image, manifest);
-    this.headHash = undefined;
+    this.forgetHeadHash();
     this.savedAt = savedAt;
     this.savedGeneration = this.writeGeneration;
     this.failure = null;
@@ -226,16 +226,28 @@ export class LiveDatabase {
   /** Stops the autosave timer for good (close). */
   stop(): void {
     this.stopped = true;
+    this.forgetHeadHash();
     clearTimeout(this.timer);
     this.timer = undefined;
   }
 
-  /** Starts hashing the head's image on a helper; `image` is transferred there (unusable here afterwards). */
+  /**
+   * Starts hashing the head's image on a helper; `image` is transferred there (unusable here
+   * afterwards). The hash of the head it replaces is stopped: with saves back to back, only the
+   * last one's image is hashed through.
+   */
   private hashHead(manifest: Manifest, image: Uint8Array): void {
+    this.forgetHeadHash();
+    const stop = new AbortController();
     const sha256 = sharedCompressor()
-      .hashImage(image)
+      .hashImage(image, stop.signal)
       .catch(() => undefined);
-    this.headHash = { manifest, sha256 };
+    this.headHash = { manifest, sha256, stop };
+  }
+
+  private forgetHeadHash(): void {
+    this.headHash?.stop.abort();
+    this.headHash = undefined;
   }
 
   private remember(image: Uint8Array, manifest: Manifest): void {
