@@ -48,4 +48,19 @@ describe('a warm pages backup is the head', () => {
     expect(await contentDigest(again)).toBe(digest);
     await again.close();
   });
+
+  it('after saves back to back (each stopping the hash of the head it replaced), the backup is the last head', async () => {
+    const name = uniqueName('head-backup-saves');
+    const vault = await open(name);
+    await fillMegabytes(vault, 8);
+    for (let i = 0; i < 4; i++) {
+      await vault.exec('UPDATE item SET n = n + 1 WHERE id = ?', [1 + i * 1000]);
+      await vault.flush();
+    }
+    const info = await vault.backup.wait((await vault.backup.create({ method: 'pages' })).backupId);
+    const file = await vault.backup.download(info.backupId, { format: 'sqlite' });
+    const live = await vault.download({ format: 'sqlite' });
+    expect({ source: info.source, fileHash: await hex(file.blob), liveHash: await hex(live.blob) }).toEqual({ source: 'head', fileHash: info.sha256, liveHash: info.sha256 });
+    await vault.close();
+  });
 });
