@@ -84,6 +84,21 @@ export async function prepare(options: { name: string; targetBytes: number; seed
   return result;
 }
 
+/**
+ * Reopens the pass's vault after the renderer crashed (the driver loaded the page again): the
+ * steps after the crash run on what the vault saved, so one step's crash does not hide the rest.
+ */
+export async function resume(options: { name: string; seed: number; docs: number; warmBackupId?: string }): Promise<{ resumed: true }> {
+  const vault = await openVault({ name: options.name, autosaveMs: NO_AUTOSAVE_MS });
+  pass = { vault, name: options.name, seed: options.seed, docs: options.docs, ...(options.warmBackupId === undefined ? {} : { warmBackupId: options.warmBackupId }) };
+  return { resumed: true };
+}
+
+/** The warm backup's id, for `resume` (the page's state dies with a crashed renderer). */
+export async function state(): Promise<{ warmBackupId?: string }> {
+  return pass?.warmBackupId === undefined ? {} : { warmBackupId: pass.warmBackupId };
+}
+
 /** Scenario 3: a cold full backup of a database never saved, then its archive download. */
 export async function coldBackupDownload() {
   const { vault } = need();
