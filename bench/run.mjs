@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 import { nativeGzip, nativeSqlite, formatInNode } from './driver/native.mjs';
-import { findRenderers, readPeak, residentBytes, resetPeaks } from './driver/process-memory.mjs';
+import { findRenderers, firstTouchCost, minorFaults, readPeak, residentBytes, resetPeaks } from './driver/process-memory.mjs';
 import { formatTable, passRows, saveRows } from './driver/report.mjs';
 import { remoteRows, startRemote } from './driver/remote.mjs';
 
@@ -89,7 +89,7 @@ function machine() {
       return 'unknown';
     }
   })();
-  return { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryBytes: totalmem(), node: process.version, chromium: chromiumVersion, commit, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
+  return { cpu: cpus()[0]?.model ?? 'unknown', ...firstTouchCost(), cores: cpus().length, memoryBytes: totalmem(), node: process.version, chromium: chromiumVersion, commit, loadAverage: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
 }
 
 const server = await createServer({
@@ -112,23 +112,56 @@ const results = { mode: args.quick ? 'quick' : args.full ? 'full' : 'default', r
 let exitCode = 0;
 
 try {
-  const page = await browser.newPage();
-  page.on('pageerror', (error) => log(`page error: ${error.message}`));
-  page.on('console', (message) => message.type() === 'error' && log(`console: ${message.text()}`));
-  await page.goto(`${origin}/bench/harness/index.html`);
-  await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
+  let page;
+  /** Loads the bench page (again, after its renderer crashed). */
+  const loadPage = async () => {
+    page = await browser.newPage();
+    page.on('pageerror', (error) => log(`page error: ${error.message}`));
+    page.on('console', (message) => message.type() === 'error' && log(`console: ${message.text()}`));
+    await page.goto(`${origin}/bench/harness/index.html`);
+    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
+  };
+  await loadPage();
+  /** What the pass needs to reopen its vault after a crash. */
+  let resumeWith;
 
-  /** Calls one step on the page; with `memory`, records the renderer's peak resident set during it. */
+  /**
+   * Calls one step on the page and records the renderer's minor page faults during it; with
+   * `memory`, also its peak resident set. A step that throws (a browser refusing a 500 MB value,
+   * an out-of-memory renderer) is recorded in `pass.failures` and the pass goes on: undefined.
+   * After a crash the page is loaded again and the pass's vault reopened from what it saved.
+   */
   const step = async (pass, key, fn, arg, memory = false) => {
     log(`${pass.mb} MB: ${key}...`);
     const pids = findRenderers(marker);
     const start = memory ? resetPeaks(pids) : undefined;
-    const value = await page.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
-    if (memory) {
-      pass.memory ??= {};
-      pass.memory[key] = readPeak(pids, start);
+    const faultsBefore = minorFaults(pids);
+    let crashed = false;
+    try {
+      return await page.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
+    } catch (error) {
+      pass.failures ??= {};
+      pass.failures[key] = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      log(`${pass.mb} MB: ${key} failed: ${pass.failures[key]}`);
+      crashed = page.isClosed() || /crash/i.test(pass.failures[key]);
+      return undefined;
+    } finally {
+      // A crashed renderer's counters are gone with it: no figure rather than a wrong one.
+      if (!crashed) {
+        pass.faults ??= {};
+        pass.faults[key] = minorFaults(pids) - faultsBefore;
+        if (memory) {
+          pass.memory ??= {};
+          pass.memory[key] = readPeak(pids, start);
+        }
+      }
+      if (crashed && resumeWith) {
+        log(`${pass.mb} MB: the renderer crashed; loading the page again and reopening the vault`);
+        await page.close().catch(() => undefined);
+        await loadPage();
+        await page.evaluate((a) => window.pagevaultBench.resume(a), resumeWith).catch((error) => log(`${pass.mb} MB: resume failed: ${error}`));
+      }
     }
-    return value;
   };
 
   for (const item of plan) {
@@ -137,7 +170,9 @@ try {
     const name = `bench-${item.mb}mb-${Date.now().toString(36)}`;
     pass.idleRendererBytes = residentBytes(findRenderers(marker));
     pass.generate = await step(pass, 'generate', 'prepare', { name, targetBytes: pass.targetBytes, seed });
+    if (!pass.generate) continue;
     pass.sizeBytes = pass.generate.sizeBytes;
+    resumeWith = { name, seed, docs: pass.generate.docs };
     log(`${item.mb} MB: generated ${(pass.sizeBytes / MB).toFixed(1)} MB in ${Math.round(pass.generate.durationMs)} ms`);
     if (item.kind === 'full') pass.cold = await step(pass, 'cold', 'coldBackupDownload', undefined, true);
     pass.firstSave = await step(pass, 'flush', 'flush');
@@ -145,6 +180,7 @@ try {
     pass.save = await step(pass, 'save', 'saveOneRow', { runs });
     if (item.kind === 'full') {
       pass.warm = await step(pass, 'warm', 'warmPagesBackup', undefined, true);
+      if (pass.warm) resumeWith = { ...resumeWith, warmBackupId: (await page.evaluate(() => window.pagevaultBench.state())).warmBackupId };
       pass.download = await step(pass, 'download', 'warmDownload', undefined, true);
       pass.incremental = await step(pass, 'incremental', 'incremental', undefined, true);
       pass.restore = await step(pass, 'restore', 'restore', undefined, true);
@@ -159,7 +195,8 @@ try {
         pass.format = await formatInNode(format, image, join(workDir, 'archive-warm'));
       }
     }
-    await page.evaluate(() => window.pagevaultBench.finish());
+    await page.evaluate(() => window.pagevaultBench.finish()).catch((error) => log(`${item.mb} MB: finish failed: ${error}`));
+    resumeWith = undefined;
     for (const file of ['image', 'archive-cold', 'archive-warm']) rmSync(join(workDir, file), { force: true });
     pass.rows = item.kind === 'full' ? [...passRows(pass), ...remoteRows(pass)] : saveRows(pass);
     console.log(`\n${formatTable(pass.rows)}\n`);

@@ -10,6 +10,7 @@ export type { ErrorDetails } from './errors';
 export type {
   BackupInfo,
   BackupMethod,
+  BackupSource,
   BackupStatus,
   CreateBackupOptions,
   DownloadFormat,

@@ -172,6 +172,12 @@ export type JobState = (typeof JobState)[keyof typeof JobState];
 
 export type JobKind = 'backup' | 'restore' | 'verify' | 'upload' | 'retention' | 'push' | 'pull' | 'remote-retention';
 export type BackupMethod = 'pages' | 'vacuum' | 'upload' | 'auto';
+/**
+ * How a backup's bytes were obtained: `head` (the saved live database's manifest recorded as it
+ * is: no copy, milliseconds at any size), `page-copy` (SQLite's backup API, stepped), `vacuum`
+ * (`VACUUM INTO`), `partial` (selected tables), `upload`, `before-restore` (the replaced head).
+ */
+export type BackupSource = 'head' | 'page-copy' | 'vacuum' | 'partial' | 'upload' | 'before-restore';
 export type ProgressUnit = 'pages' | 'chunks' | 'bytes' | 'rows';
 /**
  * The step a job reports progress for: page copy (`copy`), `vacuum`, storing chunks (`store`),
@@ -254,6 +260,8 @@ export interface BackupInfo {
   readonly backupId: string;
   readonly createdAt: number;
   readonly method: BackupMethod;
+  /** How its bytes were obtained; absent on backups made by versions before it was recorded. */
+  readonly source?: BackupSource;
   readonly note?: string;
   /** `pageSize * pageCount`: the byte length of the image. */
   readonly sizeBytes: number;

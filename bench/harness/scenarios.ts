@@ -84,6 +84,21 @@ export async function prepare(options: { name: string; targetBytes: number; seed
   return result;
 }
 
+/**
+ * Reopens the pass's vault after the renderer crashed (the driver loaded the page again): the
+ * steps after the crash run on what the vault saved, so one step's crash does not hide the rest.
+ */
+export async function resume(options: { name: string; seed: number; docs: number; warmBackupId?: string }): Promise<{ resumed: true }> {
+  const vault = await openVault({ name: options.name, autosaveMs: NO_AUTOSAVE_MS });
+  pass = { vault, name: options.name, seed: options.seed, docs: options.docs, ...(options.warmBackupId === undefined ? {} : { warmBackupId: options.warmBackupId }) };
+  return { resumed: true };
+}
+
+/** The warm backup's id, for `resume` (the page's state dies with a crashed renderer). */
+export async function state(): Promise<{ warmBackupId?: string }> {
+  return pass?.warmBackupId === undefined ? {} : { warmBackupId: pass.warmBackupId };
+}
+
 /** Scenario 3: a cold full backup of a database never saved, then its archive download. */
 export async function coldBackupDownload() {
   const { vault } = need();
@@ -105,15 +120,26 @@ export async function flush() {
 export async function baselines(options: { runs: number; sendImage: boolean }) {
   const worker = new Worker(new URL('./baseline-worker.ts', import.meta.url), { type: 'module', name: 'pagevault-bench-baselines' });
   const remote: Remote<BaselineApi> = wrap<BaselineApi>(worker);
+  // Each baseline on its own: one the browser refuses (a 500 MB IndexedDB value) is reported as
+  // that baseline's failure, and the others still run.
+  const failures: Record<string, string> = {};
+  const attempt = async <T>(label: string, body: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await body();
+    } catch (error) {
+      failures[label] = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return undefined;
+    }
+  };
   try {
     const loaded = await remote.load(need().name);
     const exportMs = await remote.exportMs(options.runs);
-    const pieces = await remote.savePieces();
-    const naive = await remote.naiveSave();
-    const naiveRestore = await remote.naiveRestore();
-    if (options.sendImage) await remote.postImage(`/__bench/file?name=image`);
-    await remote.clear();
-    return { loaded, exportMs, pieces, naive, naiveRestore };
+    const pieces = await attempt('pieces', () => remote.savePieces());
+    const naive = await attempt('naive', () => remote.naiveSave());
+    const naiveRestore = await attempt('naiveRestore', () => remote.naiveRestore());
+    if (options.sendImage) await attempt('postImage', () => remote.postImage(`/__bench/file?name=image`));
+    await attempt('clear', () => remote.clear());
+    return { loaded, exportMs, pieces, naive, naiveRestore, failures };
   } finally {
     worker.terminate();
   }

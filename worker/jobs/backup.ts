@@ -4,16 +4,20 @@
  *
  * Invariants (README "Reliability"):
  * - A backup is listed only once all its chunks are stored, re-checked, and its manifest committed.
+ * - A `pages` backup of a saved database records the head (./head-backup.ts); the stepped page
+ *   copy runs only when the head cannot be that database.
  * - A failing or cancelled job leaves no chunk behind and never touches earlier backups.
  * - A restore changes the live database only after every check passed, in one transaction that
  *   also keeps the replaced state as an automatic backup (so every restore can be undone).
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
-import type { BackupInfo, BackupStatus, CancelStatus, CreateBackupOptions, JobRecord, ProgressListener } from '../../src/protocol';
+import type { BackupInfo, BackupSource, BackupStatus, CancelStatus, CreateBackupOptions, JobRecord, ProgressListener, TableCount } from '../../src/protocol';
 import { checkBudget, type SandboxBudget, type TablePlan } from '../engine';
 import { checkId, oneOf, optionalBoolean, optionalString } from '../validate';
 import { copyPages, copyVacuum } from './capture';
+import type { Manifest } from '../store/schema';
 import { notFound, type CapturedImage, type VaultContext } from './context';
+import { captureHead } from './head-backup';
 import { capturePartial, checkSelection } from './partial';
 import { newId, type JobContext } from './runner';
 import { storeImage } from './store-image';
@@ -59,19 +63,46 @@ export async function createBackup(
 
 /** Takes a backup now, as a job (used by create and by schedules). */
 async function runBackup(vault: VaultContext, ctx: JobContext, request: BackupRequest): Promise<BackupInfo> {
-  const { backupId, note, scheduleId } = request;
-  const toVerify = request.verify ? 75 : 99;
+  const head = request.method === 'pages' && !request.tables ? await captureHead(vault, ctx) : undefined;
+  try {
+    const stored = head ? { source: 'head' as const, tables: head.tables, manifest: head.manifest, storedBytes: 0 } : await captureAndStore(vault, ctx, request);
+    return await record(vault, ctx, request, stored);
+  } finally {
+    await head?.release();
+  }
+}
+
+/** What a backup records: its manifest, table counts, stored bytes, and how its bytes were obtained. */
+interface Stored {
+  readonly source: BackupSource;
+  readonly tables: readonly TableCount[];
+  readonly manifest: Manifest;
+  readonly storedBytes: number;
+}
+
+/** Captures an image (page copy, vacuum, partial) and stores its chunks, staged under the job. */
+async function captureAndStore(vault: VaultContext, ctx: JobContext, request: BackupRequest): Promise<Stored> {
   // The captured image is dropped once stored: verification reads the stored chunks back.
   const knownKey = request.method === 'pages' && !request.tables ? vault.live.savedKey : undefined;
-  const { tables, manifest, storedBytes } = await capture(vault, ctx, request).then(async (captured) => ({
-    tables: captured.tables,
-    ...(await storeImage(vault, ctx, captured.image, { from: 50, to: toVerify }, knownKey)),
-  }));
+  const source: BackupSource = request.tables ? 'partial' : request.method === 'pages' ? 'page-copy' : 'vacuum';
+  const captured = await capture(vault, ctx, request);
+  return { source, tables: captured.tables, ...(await storeImage(vault, ctx, captured.image, { from: 50, to: verifyFrom(request) }, knownKey)) };
+}
+
+function verifyFrom(request: BackupRequest): number {
+  return request.verify ? 75 : 99;
+}
+
+/** Verifies (when asked) and commits the backup's record. */
+async function record(vault: VaultContext, ctx: JobContext, request: BackupRequest, stored: Stored): Promise<BackupInfo> {
+  const { backupId, note, scheduleId } = request;
+  const { manifest, storedBytes, tables, source } = stored;
   let info: BackupInfo = {
     backupId,
     createdAt: Date.now(),
     // A partial backup is a freshly built, compact database.
     method: request.tables ? 'vacuum' : request.method,
+    source,
     ...(note === undefined ? {} : { note }),
     sizeBytes: manifest.sizeBytes,
     storedBytes,
@@ -84,7 +115,7 @@ async function runBackup(vault: VaultContext, ctx: JobContext, request: BackupRe
     ...(scheduleId === undefined ? {} : { scheduleId }),
   };
   if (request.verify) {
-    const report = await verifyManifest(vault, manifest, info, ctx, { from: toVerify, to: 99 });
+    const report = await verifyManifest(vault, manifest, info, ctx, { from: verifyFrom(request), to: 99 });
     if (!report.ok) throw new PagevaultError(ErrorCode.CORRUPT, `The new backup failed verification: ${report.reason}`, { backupId });
     info = { ...info, verifiedAt: Date.now() };
   }

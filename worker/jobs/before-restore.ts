@@ -14,6 +14,7 @@ export function beforeRestoreRecord(backupId: string, head: Manifest, sha256: st
       backupId,
       createdAt,
       method: 'auto',
+      source: 'before-restore',
       note,
       auto: 'before-restore',
       sizeBytes: manifest.sizeBytes,

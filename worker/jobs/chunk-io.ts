@@ -8,6 +8,7 @@
  * - Every chunk read back is decompressed with an output cap and re-hashed; a mismatch is
  *   `CORRUPT` naming the chunk, never a silently broken image.
  */
+import { createSHA256 } from 'hash-wasm';
 import { sha256Hex } from '../../src/format/sha256';
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sharedCompressor } from '../pool/compressor';
@@ -74,6 +75,25 @@ export async function readImage(
   manifest: Manifest,
   options: { signal?: AbortSignal; onChunk?: (done: number, total: number) => void; checkImageHash?: boolean } = {},
 ): Promise<Uint8Array> {
+  const { image, sha256 } = await readImageHashed(store, manifest, { ...options, hashImage: options.checkImageHash === true && manifest.sha256 !== undefined });
+  if (sha256 !== undefined && sha256 !== manifest.sha256) {
+    throw new PagevaultError(ErrorCode.CORRUPT, 'The reassembled image does not match its SHA-256.', { sha256: manifest.sha256 });
+  }
+  return image;
+}
+
+/**
+ * `readImage`, and with `hashImage` the image's SHA-256, hashed chunk by chunk as each is written
+ * into the image (hashing the finished image through WebCrypto would copy all of it first).
+ * @throws CORRUPT naming the first damaged or missing chunk.
+ */
+export async function readImageHashed(
+  store: VaultStore,
+  manifest: Manifest,
+  options: { signal?: AbortSignal; onChunk?: (done: number, total: number) => void; hashImage?: boolean } = {},
+): Promise<{ image: Uint8Array; sha256: string | undefined }> {
+  const hasher = options.hashImage ? await createSHA256() : undefined;
+  hasher?.init();
   const image = new Uint8Array(manifest.sizeBytes);
   const pacer = new Pacer();
   let offset = 0;
@@ -94,7 +114,8 @@ export async function readImage(
     }
     // Decoded on the helpers (both cores, off the query thread), then each re-hashed here.
     const decoded = await sharedCompressor().decode(batch);
-    const hashes = await Promise.all(decoded.map((d) => ('plain' in d ? sha256Hex(d.plain) : undefined)));
+    // A helper re-hashed each plaintext as it decoded it; inline decoding is re-hashed here.
+    const hashes = await Promise.all(decoded.map((d) => ('plain' in d ? (d.sha256 ?? sha256Hex(d.plain)) : undefined)));
     for (let j = 0; j < batch.length; j++) {
       const result = decoded[j]!;
       const chunk = batch[j]!;
@@ -102,6 +123,7 @@ export async function readImage(
       if (hashes[j] !== chunk.key) throw damaged(chunk.key, start + j, 'its bytes do not match its SHA-256');
       if (offset + result.plain.byteLength > image.byteLength) throw damaged(chunk.key, start + j, 'the image is longer than its manifest says');
       image.set(result.plain, offset);
+      hasher?.update(result.plain);
       offset += result.plain.byteLength;
     }
     await pacer.maybeYield();
@@ -111,8 +133,5 @@ export async function readImage(
   if (offset !== manifest.sizeBytes) {
     throw new PagevaultError(ErrorCode.CORRUPT, `The stored image is ${offset} bytes, its manifest says ${manifest.sizeBytes}.`, { sizeBytes: offset });
   }
-  if (options.checkImageHash && manifest.sha256 !== undefined && (await sha256Hex(image)) !== manifest.sha256) {
-    throw new PagevaultError(ErrorCode.CORRUPT, 'The reassembled image does not match its SHA-256.', { sha256: manifest.sha256 });
-  }
-  return image;
+  return { image, sha256: hasher?.digest('hex') };
 }

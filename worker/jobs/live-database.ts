@@ -17,6 +17,7 @@ import { SqliteConnection } from '../engine';
 import { Mutex } from '../mutex';
 import type { VaultStore } from '../store/vault-store';
 import { LIVE_HEAD, type Manifest } from '../store/schema';
+import { sharedCompressor } from '../pool/compressor';
 import { compressMissing, readImage } from './chunk-io';
 import { loadFingerprint, manifestFor, splitImage, type Fingerprint } from './image';
 
@@ -36,6 +37,13 @@ export class LiveDatabase {
   private failure: SaveErrorEvent | null = null;
   private readonly listeners = new Set<(event: SaveErrorEvent) => void>();
   private stopped = false;
+  /**
+   * The SHA-256 of the head's image, hashed over the bytes that were saved (never over fingerprints),
+   * on a helper after the save committed: a `pages` backup of a saved database records the head
+   * with it instead of copying and hashing the image again. Invariant: `manifest` is the head's
+   * manifest object this hash belongs to; a save that changes the head replaces it.
+   */
+  private headHash: { readonly manifest: Manifest; readonly sha256: Promise<string | undefined>; readonly stop: AbortController } | undefined;
   savedAt: number | null;
 
   private constructor(
@@ -58,7 +66,10 @@ export class LiveDatabase {
     const head = store.head(LIVE_HEAD);
     const image = head ? await readImage(store, head.manifest) : undefined;
     const live = new LiveDatabase(openConnection(image), store, autosaveMs, await loadFingerprint(), head?.savedAt ?? null, now);
-    if (head && image) live.remember(image, head.manifest);
+    if (head && image) {
+      live.remember(image, head.manifest);
+      live.hashHead(head.manifest, image);
+    }
     return live;
   }
 
@@ -70,6 +81,15 @@ export class LiveDatabase {
     const key = this.keys[index];
     return key !== undefined && this.fingerprints[index] === this.fingerprint(view) ? key : undefined;
   };
+
+  /**
+   * The image SHA-256 of `manifest` when it is the head this database saved or opened (hashed over
+   * those bytes); undefined when unknown or when the hash failed. May wait for the helper hashing it.
+   */
+  async headImageHash(manifest: Manifest): Promise<string | undefined> {
+    if (manifest.sha256 !== undefined) return manifest.sha256;
+    return this.headHash?.manifest === manifest ? this.headHash.sha256 : undefined;
+  }
 
   /** True when committed changes wait for a save. */
   get isDirty(): boolean {
@@ -181,6 +201,9 @@ export class LiveDatabase {
     this.keys = keys;
     this.savedAt = savedAt;
     this.savedGeneration = generation;
+    // An image the caller exported stays the caller's; ours is handed to the helper (not copied).
+    if (exported) this.forgetHeadHash();
+    else this.hashHead(manifest, image);
     return { chunksWritten: written, bytesWritten, durationMs: performance.now() - started };
   }
 
@@ -198,6 +221,7 @@ export class LiveDatabase {
   adopt(next: SqliteConnection, image: Uint8Array, manifest: Manifest, savedAt: number): void {
     this.conn.adopt(next);
     this.remember(image, manifest);
+    this.forgetHeadHash();
     this.savedAt = savedAt;
     this.savedGeneration = this.writeGeneration;
     this.failure = null;
@@ -206,8 +230,28 @@ export class LiveDatabase {
   /** Stops the autosave timer for good (close). */
   stop(): void {
     this.stopped = true;
+    this.forgetHeadHash();
     clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /**
+   * Starts hashing the head's image on a helper; `image` is transferred there (unusable here
+   * afterwards). The hash of the head it replaces is stopped: with saves back to back, only the
+   * last one's image is hashed through.
+   */
+  private hashHead(manifest: Manifest, image: Uint8Array): void {
+    this.forgetHeadHash();
+    const stop = new AbortController();
+    const sha256 = sharedCompressor()
+      .hashImage(image, stop.signal)
+      .catch(() => undefined);
+    this.headHash = { manifest, sha256, stop };
+  }
+
+  private forgetHeadHash(): void {
+    this.headHash?.stop.abort();
+    this.headHash = undefined;
   }
 
   private remember(image: Uint8Array, manifest: Manifest): void {

@@ -163,6 +163,7 @@ export async function uploadBackup(vault: VaultContext, blob: unknown, options: 
       backupId,
       createdAt: Date.now(),
       method: 'upload',
+      source: 'upload',
       ...(finalNote === undefined ? {} : { note: finalNote }),
       sizeBytes: manifest.sizeBytes,
       storedBytes,

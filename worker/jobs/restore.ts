@@ -91,7 +91,8 @@ function swapLive(vault: VaultContext, record: BackupRecord, image: Uint8Array, 
       const backups = new Map<string, BackupRecord | null>();
       if (current && current.manifest.sizeBytes > 0) {
         // Hashed over the bytes: the head's keys may have been vouched for by fingerprints (#12.8).
-        const sha256 = await sha256Hex(before);
+        // The save or open that made this head hashed its bytes already, when nothing changed since.
+        const sha256 = (await live.headImageHash(current.manifest)) ?? (await sha256Hex(before));
         const note = `Automatic backup before restoring ${record.info.backupId}`;
         backups.set(previousId, beforeRestoreRecord(previousId, current.manifest, sha256, live.conn.tables(), note, now));
       }

@@ -7,6 +7,7 @@
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { sha256Hex } from '../../src/format/sha256';
+import { sharedCompressor } from '../pool/compressor';
 import type { Manifest } from '../store/schema';
 import { compressMissing, Pacer } from './chunk-io';
 import type { VaultContext } from './context';
@@ -18,7 +19,8 @@ const STAGE_BATCH = 128;
 
 /**
  * Hashes an image into chunks, stages the ones the store lacks (compressed, re-checked),
- * and returns its manifest. The caller commits the manifest with `releaseStaging`.
+ * and returns its manifest. The caller commits the manifest with `releaseStaging`. `image` is
+ * handed to a helper at the end (transferred): the caller must not use it afterwards.
  * `knownKey` may name a chunk without hashing it (a page copy reuses the saved head's keys for
  * chunks whose fingerprint is unchanged); the image SHA-256 is always computed over the bytes.
  */
@@ -41,10 +43,6 @@ export async function storeImage(
       return known;
     }),
   );
-  // An earlier backup's image hash stands for these bytes only when every key was computed from
-  // them by SHA-256; a key a fingerprint vouched for is not proof enough (issue #12.8).
-  const sha256 = (fingerprinted ? undefined : store.knownImageHash(keys)) ?? (await sha256Hex(image));
-  const manifest = manifestFor(image, pageSize === 1 ? 65536 : pageSize, keys, sha256);
   const pacer = new Pacer();
   let storedBytes = 0;
   for (let start = 0; start < views.length; start += STAGE_BATCH) {
@@ -67,5 +65,12 @@ export async function storeImage(
     ctx.progress('store', Math.min(start + STAGE_BATCH, views.length), views.length, 'chunks', weight);
     await pacer.maybeYield();
   }
-  return { manifest, storedBytes };
+  // An earlier backup's image hash stands for these bytes only when every key was computed from
+  // them by SHA-256; a key a fingerprint vouched for is not proof enough (issue #12.8). Otherwise
+  // the image goes to a helper to be hashed: transferred, not copied, so the caller's image is
+  // unusable from here (nothing needs it: verification reads the stored chunks back).
+  const known = fingerprinted ? undefined : store.knownImageHash(keys);
+  const manifest = manifestFor(image, pageSize === 1 ? 65536 : pageSize, keys, known);
+  const sha256 = known ?? (await sharedCompressor().hashImage(image));
+  return { manifest: { ...manifest, sha256 }, storedBytes };
 }

@@ -13,12 +13,11 @@
  *   with the backup record, and the verify job ends `failed` with `CORRUPT` in history.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
-import { sha256Hex } from '../../src/format/sha256';
 import type { BackupInfo, TableCount, VerifyReport } from '../../src/protocol';
 import { checkImage, type ImageCheck } from '../engine';
 import type { Manifest } from '../store/schema';
 import { checkId } from '../validate';
-import { readImage } from './chunk-io';
+import { readImageHashed } from './chunk-io';
 import type { VaultContext } from './context';
 import type { JobContext } from './runner';
 
@@ -52,16 +51,18 @@ export async function verifyManifest(
   });
   const middle = weight.from + Math.round((weight.to - weight.from) * 0.8);
   let image: Uint8Array;
+  let sha256: string | undefined;
   try {
-    image = await readImage(vault.store, manifest, {
+    ({ image, sha256 } = await readImageHashed(vault.store, manifest, {
       signal: ctx.signal,
+      hashImage: true,
       onChunk: (n, total) => ctx.progress('verify-read', n, total, 'chunks', { from: weight.from, to: middle }),
-    });
+    }));
   } catch (error) {
     if (error instanceof PagevaultError && error.code === ErrorCode.CORRUPT) return failed(error.message);
     throw error;
   }
-  const sha256Match = (await sha256Hex(image)) === expected.sha256;
+  const sha256Match = sha256 === expected.sha256;
   if (!sha256Match) return failed('The reassembled image does not match the SHA-256 recorded for this backup.');
   ctx.signal.throwIfAborted();
   let check: ImageCheck;

@@ -3,6 +3,7 @@
  * checked by decoding it again and comparing bytes: restic's lesson, a compressor bug must not
  * reach the store), and decode stored chunks with their output capped at the declared size.
  */
+import { createSHA256 } from 'hash-wasm';
 import { compressChunk, decompressChunk } from '../../src/format/codec';
 import type { StoredChunk } from '../../src/format/codec';
 import type { CompressedChunk, DecodedChunk } from './protocol';
@@ -41,5 +42,44 @@ export function decodeAll(chunks: readonly Omit<StoredChunk, 'key'>[]): DecodedC
     } catch (error) {
       return { error: reason(error) };
     }
+  });
+}
+
+/** Bytes fed to the SHA-256 per update: hash-wasm copies each into its own memory, so no image-sized copy is made. */
+const HASH_SLICE = 1024 * 1024;
+/** Slices hashed between two yields when the caller can stop the hash (~10 ms of work). */
+const SLICES_PER_TURN = 4;
+
+/**
+ * Lowercase hex SHA-256 of a whole image, hashed in slices (WebCrypto would copy all of it first).
+ * With `stopped`, yields to the event loop every few slices and returns undefined once it says so.
+ */
+export async function imageSha256(image: Uint8Array): Promise<string>;
+export async function imageSha256(image: Uint8Array, stopped: () => boolean): Promise<string | undefined>;
+export async function imageSha256(image: Uint8Array, stopped?: () => boolean): Promise<string | undefined> {
+  const hasher = await createSHA256();
+  hasher.init();
+  for (let offset = 0, slice = 0; offset < image.byteLength; offset += HASH_SLICE, slice++) {
+    if (stopped && slice % SLICES_PER_TURN === SLICES_PER_TURN - 1) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (stopped()) return undefined;
+    }
+    hasher.update(image.subarray(offset, offset + HASH_SLICE));
+  }
+  return hasher.digest('hex');
+}
+
+/** One hasher per helper for chunk re-hashes (synchronous once made, so batches never share it mid-hash). */
+let chunkHasher: ReturnType<typeof createSHA256> | undefined;
+
+/** The decoded chunks with the SHA-256 of each plaintext (one hasher, no copies), for the reader to compare with the chunk's key. */
+export async function withHashes(decoded: readonly DecodedChunk[]): Promise<DecodedChunk[]> {
+  chunkHasher ??= createSHA256();
+  const hasher = await chunkHasher;
+  return decoded.map((d) => {
+    if (!('plain' in d)) return d;
+    hasher.init();
+    hasher.update(d.plain);
+    return { plain: d.plain, sha256: hasher.digest('hex') };
   });
 }

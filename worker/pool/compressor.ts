@@ -8,13 +8,20 @@
  * - Where helpers cannot start (no Worker in this realm, a Content-Security-Policy that forbids
  *   them, a helper that crashed), the work runs inline: slower, never lost.
  */
-import { compressChecked, decodeAll } from './compress-chunks';
+import { ErrorCode, PagevaultError } from '../../src/errors';
+import { compressChecked, decodeAll, imageSha256, owned } from './compress-chunks';
 import type { StoredChunk } from '../../src/format/codec';
 import type { CompressedChunk, DecodedChunk, HelperRequest, HelperResponse } from './protocol';
 import { spawnCompressor } from './spawn';
 
 /** Chunks per message: enough to amortise the round trip, small enough to spread the work. */
 const BATCH = 8;
+/**
+ * Chunk buffers kept for reuse (16 MiB of 64 KiB buffers): a chunk sent to a helper is copied into
+ * a pooled buffer, and the helper sends it back. Without the pool a cold backup of 100 MB allocated
+ * (and first-touched) 100 MB of fresh buffers just to hand chunks over.
+ */
+const POOL_BUFFERS = 256;
 
 interface Helper {
   readonly worker: Worker;
@@ -26,6 +33,7 @@ export class Compressor {
   private next = 0;
   private nextId = 1;
   private broken = false;
+  private readonly pool: ArrayBuffer[] = [];
 
   constructor(private readonly size: number) {}
 
@@ -35,8 +43,8 @@ export class Compressor {
    */
   compress(chunks: readonly Uint8Array[]): Promise<CompressedChunk[]> {
     return this.spread(chunks, (batch) => compressChecked(batch), (id, batch) => {
-      // Copies, transferred: the caller's image stays intact and usable.
-      const copies = batch.map((c) => c.slice());
+      // Copies (into pooled buffers), transferred: the caller's image stays intact and usable.
+      const copies = batch.map((c) => this.pooledCopy(c));
       return { message: { id, op: 'compress', chunks: copies }, transfer: copies.map((c) => c.buffer as ArrayBuffer) };
     }) as Promise<CompressedChunk[]>;
   }
@@ -47,6 +55,46 @@ export class Compressor {
       const copies = batch.map((c) => ({ codec: c.codec, size: c.size, data: c.data.slice() }));
       return { message: { id, op: 'decode', chunks: copies }, transfer: copies.map((c) => c.data.buffer as ArrayBuffer) };
     }) as Promise<DecodedChunk[]>;
+  }
+
+  /**
+   * The SHA-256 of `image`, on a helper (off the query thread, on the other core). The image's
+   * buffer is transferred, not copied: the caller must not use `image` afterwards. Where no helper
+   * runs, it is hashed here (in slices, no copy). An aborted `signal` stops the helper early.
+   * @throws WORKER when the helper stops before answering; CANCELLED when `signal` aborted it.
+   */
+  async hashImage(image: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const helper = this.helper();
+    const mine = owned(image);
+    if (!helper) return imageSha256(mine);
+    const id = this.nextId++;
+    const cancel = () => helper.worker.postMessage({ id, op: 'cancel' } satisfies HelperRequest);
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      return await new Promise<string>((resolve, reject) => {
+        helper.pending.set(id, (response) => {
+          if (response instanceof Error) reject(new PagevaultError(ErrorCode.WORKER, 'The helper hashing the image stopped; try again.', {}));
+          else if (response.sha256 === undefined) reject(new PagevaultError(ErrorCode.CANCELLED, 'The image hash was no longer needed.', {}));
+          else resolve(response.sha256);
+        });
+        helper.worker.postMessage({ id, op: 'hash', image: mine } satisfies HelperRequest, [mine.buffer as ArrayBuffer]);
+      });
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+
+  /** `bytes` copied into a buffer from the pool (or a new one when the pool is empty or it does not fit). */
+  private pooledCopy(bytes: Uint8Array): Uint8Array {
+    const buffer = this.pool.pop();
+    if (!buffer || buffer.byteLength < bytes.byteLength) return bytes.slice();
+    const copy = new Uint8Array(buffer, 0, bytes.byteLength);
+    copy.set(bytes);
+    return copy;
+  }
+
+  private recycle(buffers: readonly ArrayBuffer[] | undefined): void {
+    for (const buffer of buffers ?? []) if (this.pool.length < POOL_BUFFERS) this.pool.push(buffer);
   }
 
   close(): void {
@@ -102,6 +150,7 @@ export class Compressor {
     const worker = spawnCompressor();
     const helper: Helper = { worker, pending: new Map() };
     worker.onmessage = (event: MessageEvent<HelperResponse>) => {
+      this.recycle(event.data.returned);
       helper.pending.get(event.data.id)?.(event.data);
       helper.pending.delete(event.data.id);
     };
