@@ -20,6 +20,7 @@ import { createServer } from 'vite';
 import { nativeGzip, nativeSqlite, formatInNode } from './driver/native.mjs';
 import { findRenderers, readPeak, residentBytes, resetPeaks } from './driver/process-memory.mjs';
 import { formatTable, passRows, saveRows } from './driver/report.mjs';
+import { remoteRows, startRemote } from './driver/remote.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MB = 1024 * 1024;
@@ -105,6 +106,7 @@ const origin = server.resolvedUrls.local[0].replace(/\/$/, '');
 const { CHROMIUM_ARGS } = await server.ssrLoadModule('/vite.config.ts');
 const format = await server.ssrLoadModule('/src/format/index.ts');
 const marker = `--pagevault-bench=${process.pid}`;
+const s3 = await startRemote(server);
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, marker] });
 const results = { mode: args.quick ? 'quick' : args.full ? 'full' : 'default', runs, seed, date: new Date().toISOString(), machine: machine(), passes: [] };
 let exitCode = 0;
@@ -148,6 +150,7 @@ try {
       pass.restore = await step(pass, 'restore', 'restore', undefined, true);
       pass.verify = await step(pass, 'verify', 'verify', undefined, true);
       pass.upload = await step(pass, 'upload', 'upload', undefined, true);
+      if (pass.warm) pass.remote = await step(pass, 'remote', 'remoteReplication', s3.options(pass, name), true);
       const imagePath = join(workDir, 'image');
       if (existsSync(imagePath)) {
         log(`${item.mb} MB: native gzip, sqlite3 and format in Node...`);
@@ -158,7 +161,7 @@ try {
     }
     await page.evaluate(() => window.pagevaultBench.finish());
     for (const file of ['image', 'archive-cold', 'archive-warm']) rmSync(join(workDir, file), { force: true });
-    pass.rows = item.kind === 'full' ? passRows(pass) : saveRows(pass);
+    pass.rows = item.kind === 'full' ? [...passRows(pass), ...remoteRows(pass)] : saveRows(pass);
     console.log(`\n${formatTable(pass.rows)}\n`);
   }
 } catch (error) {
@@ -166,6 +169,7 @@ try {
   console.error(error);
 } finally {
   await browser.close();
+  await s3.close();
   await server.close();
   rmSync(workDir, { recursive: true, force: true });
 }

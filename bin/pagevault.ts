@@ -2,9 +2,10 @@
  * The pagevault CLI: inspect, verify, extract and create backup files outside the browser.
  * `main(argv, io)` is the whole program and returns the exit code; bin/cli.ts is the launcher.
  *
- * Exit codes: 0 success, 1 the file is bad (or cannot be opened with what was given),
- * 2 usage error (unknown command or option, missing argument, output exists without --force,
- * a named file or folder that is missing, a folder, or not accessible).
+ * Exit codes: 0 success, 1 the file is bad (or cannot be opened with what was given: a wrong
+ * passphrase, credentials the remote refuses), 2 usage error (unknown command or option, missing
+ * argument, output exists without --force, a named file, folder or remote backup that is missing,
+ * a folder, or not accessible), 3 the remote could not be reached (REMOTE_UNAVAILABLE: try again).
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -19,6 +20,7 @@ import { refuseUnsafeCopy } from './live-journal';
 import { checkTarget, writeOutput } from './output-file';
 import { checkImage } from './sqlite-check';
 import { sha256HexInPlace } from './hash';
+import { REMOTE_COMMANDS, runRemote, type RemoteCommand } from './remote';
 
 /** Where the CLI writes; tests pass string collectors. */
 export interface CliIo {
@@ -26,6 +28,8 @@ export interface CliIo {
   stderr(text: string): void;
   /** Progress is drawn on stderr only when it is a terminal. */
   readonly stderrIsTTY: boolean;
+  /** Where the remote commands find AWS_* credentials (default: process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export const USAGE = `usage:
@@ -33,7 +37,11 @@ export const USAGE = `usage:
   pagevault verify FILE [--passphrase-file F] [--require-encrypted] [--base FILE]... [--json]
   pagevault extract FILE -o OUT.sqlite [--passphrase-file F] [--require-encrypted] [--base FILE]... [--force] [--json]
   pagevault create DB.sqlite -o OUT.pvault [--since BASE] [--base FILE]... [--passphrase-file F] [--note TEXT] [--force] [--json]
-FILE may be a pagevault archive, a .sqlite or a .sqlite.gz file.
+  pagevault remote list REMOTE [--endpoint URL] [--region R] [--passphrase-file F] [--json]
+  pagevault remote verify REMOTE [BACKUP_ID] [--endpoint URL] [--region R] [--passphrase-file F] [--json]
+  pagevault remote extract REMOTE BACKUP_ID -o OUT.sqlite [--endpoint URL] [--region R] [--passphrase-file F] [--force] [--json]
+FILE may be a pagevault archive, a .sqlite or a .sqlite.gz file. REMOTE is s3://bucket/prefix/
+(keys from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or a folder holding a copy.
 `;
 
 const INSPECT_KEYS = {
@@ -43,7 +51,11 @@ const INSPECT_KEYS = {
 
 interface Args {
   readonly command: string;
+  /** For `remote`: list, verify or extract. */
+  readonly sub?: RemoteCommand;
   readonly file: string;
+  /** Positional arguments after FILE (a remote BACKUP_ID). */
+  readonly more: readonly string[];
   readonly json: boolean;
   readonly force: boolean;
   readonly requireEncrypted: boolean;
@@ -51,6 +63,8 @@ interface Args {
   readonly passphraseFile?: string;
   readonly since?: string;
   readonly note?: string;
+  readonly endpoint?: string;
+  readonly region?: string;
   readonly bases: string[];
 }
 
@@ -64,10 +78,22 @@ const ALLOWED: Record<string, readonly string[]> = {
   verify: ['--json', '--passphrase-file', '--base', '--require-encrypted'],
   extract: ['--json', '--passphrase-file', '--base', '-o', '--force', '--require-encrypted'],
   create: ['--json', '--passphrase-file', '--base', '-o', '--force', '--since', '--note'],
+  'remote list': ['--json', '--passphrase-file', '--endpoint', '--region'],
+  'remote verify': ['--json', '--passphrase-file', '--endpoint', '--region'],
+  'remote extract': ['--json', '--passphrase-file', '--endpoint', '--region', '-o', '--force'],
 };
+/** How many positional arguments each command takes (at least, at most). */
+const POSITIONAL: Record<string, readonly [number, number]> = { 'remote list': [1, 1], 'remote verify': [1, 2], 'remote extract': [2, 2] };
 
 function parseArgs(argv: readonly string[]): Args {
-  const [command, ...rest] = argv;
+  let [command, ...rest] = argv;
+  let sub: RemoteCommand | undefined;
+  if (command === 'remote') {
+    const name = rest.shift();
+    if (!REMOTE_COMMANDS.includes(name as RemoteCommand)) usage(name === undefined ? 'remote needs list, verify or extract.' : `Unknown remote command "${name}".`);
+    sub = name as RemoteCommand;
+    command = `remote ${sub}`;
+  }
   if (command === undefined || !(command in ALLOWED)) usage(command === undefined ? 'No command given.' : `Unknown command "${command}".`);
   const allowed = ALLOWED[command!]!;
   const positional: string[] = [];
@@ -91,11 +117,16 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg in values) usage(`${arg} given twice.`);
     else values[arg] = value!;
   }
-  if (positional.length !== 1) usage(`${command} takes exactly one FILE.`);
-  if ((command === 'extract' || command === 'create') && values['-o'] === undefined) usage(`${command} needs -o OUT.`);
+  const [least, most] = POSITIONAL[command!] ?? [1, 1];
+  if (positional.length < least || positional.length > most) {
+    usage(sub === undefined ? `${command} takes exactly one FILE.` : `${command} takes ${sub === 'list' ? 'REMOTE' : sub === 'verify' ? 'REMOTE [BACKUP_ID]' : 'REMOTE BACKUP_ID'}.`);
+  }
+  if ((command === 'extract' || command === 'create' || command === 'remote extract') && values['-o'] === undefined) usage(`${command} needs -o OUT.`);
   return {
     command: command!,
+    ...(sub === undefined ? {} : { sub }),
     file: positional[0]!,
+    more: positional.slice(1),
     json: flags.has('--json'),
     force: flags.has('--force'),
     requireEncrypted: flags.has('--require-encrypted'),
@@ -104,6 +135,8 @@ function parseArgs(argv: readonly string[]): Args {
     ...(values['--passphrase-file'] === undefined ? {} : { passphraseFile: values['--passphrase-file'] }),
     ...(values['--since'] === undefined ? {} : { since: values['--since'] }),
     ...(values['--note'] === undefined ? {} : { note: values['--note'] }),
+    ...(values['--endpoint'] === undefined ? {} : { endpoint: values['--endpoint'] }),
+    ...(values['--region'] === undefined ? {} : { region: values['--region'] }),
   };
 }
 
@@ -145,6 +178,20 @@ async function run(args: Args, io: CliIo): Promise<unknown> {
       if (io.stderrIsTTY) io.stderr(`\rchunk ${done}/${total}${done === total ? '\n' : ''}`);
     },
   };
+  if (args.sub !== undefined) {
+    return runRemote({
+      command: args.sub,
+      location: args.file,
+      ...(args.more[0] === undefined ? {} : { backupId: args.more[0] }),
+      ...(args.out === undefined ? {} : { out: args.out }),
+      force: args.force,
+      ...(context.passphrase === undefined ? {} : { passphrase: context.passphrase }),
+      ...(args.endpoint === undefined ? {} : { endpoint: args.endpoint }),
+      ...(args.region === undefined ? {} : { region: args.region }),
+      env: io.env ?? process.env,
+      progress: context.progress,
+    });
+  }
   switch (args.command) {
     case 'inspect':
       // Every documented key is present in --json output; absent facts are null.
@@ -215,7 +262,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     json = args.json;
     const result = await run(args, io);
     io.stdout(json ? `${JSON.stringify(result)}\n` : human(result));
-    return 0;
+    // A report that found a bad backup among several (remote verify) is printed whole, then fails.
+    return (result as { ok?: unknown }).ok === false ? 1 : 0;
   } catch (error) {
     const known = isPagevaultError(error);
     const code = known ? error.code : ErrorCode.INTERNAL;
@@ -224,7 +272,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     const isUsage = known && error.details['usage'] === true;
     if (isUsage && !json) io.stderr(USAGE);
     if (json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
-    return isUsage || USER_MISTAKES.has(code) ? 2 : 1;
+    if (code === ErrorCode.REMOTE_UNAVAILABLE) return 3;
+    return isUsage || USER_MISTAKES.has(code) || code === ErrorCode.NOT_FOUND ? 2 : 1;
   }
 }
 
@@ -232,7 +281,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 function human(result: unknown): string {
   const lines: string[] = [];
   for (const [key, value] of Object.entries(result as Record<string, unknown>)) {
-    if (key === 'tables' && Array.isArray(value)) {
+    if (key === 'backups' && Array.isArray(value)) {
+      lines.push(`backups: ${value.length}`);
+      for (const b of value as Record<string, unknown>[]) lines.push(`  ${backupLine(b)}`);
+    } else if (key === 'tables' && Array.isArray(value)) {
       lines.push(`tables: ${(value as { name: string; rows: number }[]).map((t) => `${t.name} (${t.rows} rows)`).join(', ') || '(none)'}`);
     } else if (key === 'createdAt' && typeof value === 'number') {
       lines.push(`createdAt: ${new Date(value).toISOString()}`);
@@ -241,4 +293,12 @@ function human(result: unknown): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One backup of a remote listing or report on one line. */
+function backupLine(b: Record<string, unknown>): string {
+  if (b['ok'] === false) return `FAILED ${String(b['backupId'] ?? b['object'])}: ${(b['error'] as { code: string }).code}`;
+  const when = typeof b['createdAt'] === 'number' ? new Date(b['createdAt']).toISOString() : '';
+  const tables = Array.isArray(b['tables']) ? (b['tables'] as { name: string; rows: number }[]).map((t) => `${t.name} (${t.rows})`).join(', ') : '';
+  return [b['ok'] === true ? 'ok' : '', String(b['backupId']), when, `${String(b['sizeBytes'])} bytes`, tables, b['note'] === undefined ? '' : `"${String(b['note'])}"`].filter(Boolean).join('  ');
 }

@@ -9,9 +9,11 @@ import { mountConsolePanel } from './panels/console';
 import { mountDatabasePanel } from './panels/database';
 import { mountGeneratorPanel } from './panels/generator';
 import { mountHistoryPanel } from './panels/history';
+import { mountRemotePanel } from './panels/remote';
 import { mountRetentionPanel } from './panels/retention';
 import { mountSchedulePanel } from './panels/schedule';
 import { mountStoragePanel } from './panels/storage';
+import { mountTimelinePanel } from './panels/timeline';
 import { mountUploadPanel } from './panels/upload';
 
 const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
@@ -22,7 +24,9 @@ const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
   ['panel-console', mountConsolePanel],
   ['panel-catalog', mountCatalogPanel],
   ['panel-upload', mountUploadPanel],
+  ['panel-remote', mountRemotePanel],
   ['panel-history', mountHistoryPanel],
+  ['panel-timeline', mountTimelinePanel],
   ['panel-schedule', mountSchedulePanel],
   ['panel-retention', mountRetentionPanel],
 ];

@@ -67,7 +67,9 @@ for (const { mode, line, commands } of blocks) {
       }
     } else if (mode === 'cli-usage') {
       usage ??= execFileSync(process.execPath, [join(root, 'dist/cli.js'), '--help'], { cwd: root, encoding: 'utf8' });
-      const [bin, sub, ...rest] = command.split(/\s+/);
+      const [bin, first, ...rest] = command.split(/\s+/);
+      // `pagevault remote list|verify|extract`: the subcommand is two words, each with its own usage line.
+      const sub = first === 'remote' ? `${first} ${rest.shift()}` : first;
       if (bin !== 'pagevault') failures.push(`${where}: not a pagevault command`);
       else if (!new RegExp(`^\\s*pagevault ${sub}\\b`, 'm').test(usage)) failures.push(`${where}: the CLI has no "${sub}" command`);
       else {

@@ -230,3 +230,9 @@ export async function finish(): Promise<void> {
     request.onsuccess = request.onerror = request.onblocked = () => resolve();
   });
 }
+
+/** The pass's vault and warm backup, for the scenarios in other files (remote-scenarios.ts). */
+export function currentPass(): { vault: Vault; warmBackupId?: string } {
+  const { vault, warmBackupId } = need();
+  return { vault, ...(warmBackupId === undefined ? {} : { warmBackupId }) };
+}

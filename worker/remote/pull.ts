@@ -13,7 +13,7 @@ import { ErrorCode, PagevaultError } from '../../src/errors';
 import { chunkRefs, RemotePath, type RemoteManifest } from '../../src/format/remote-layout';
 import type { ListedManifest } from '../../src/remote/repository';
 import type { StoredChunk } from '../../src/format/codec';
-import type { BackupInfo, BackupMethod, ProgressListener, RemoteBackupInfo, RestoreOptions, RestoreResult } from '../../src/protocol';
+import type { BackupInfo, BackupMethod, ProgressListener, RemoteBackupInfo, RestoreBackupOptions, RestoreResult } from '../../src/protocol';
 import { checkImage } from '../engine';
 import { readImage } from '../jobs/chunk-io';
 import type { VaultContext } from '../jobs/context';
@@ -117,7 +117,7 @@ export async function pullBackup(vault: VaultContext, name: unknown, backupIdVal
 }
 
 /** `backup.restore({ from })`: pulls the backup, then restores it with every local check (undoable). */
-export async function restoreFromRemote(vault: VaultContext, options: RestoreOptions): Promise<RestoreResult> {
+export async function restoreFromRemote(vault: VaultContext, options: RestoreBackupOptions): Promise<RestoreResult> {
   const { from, ...rest } = options;
   await pullBackup(vault, from, options?.backupId);
   return restoreBackup(vault, rest);

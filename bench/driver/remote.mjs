@@ -1,0 +1,45 @@
+// Remote replication in the bench (issue 16): the S3 server the page pushes to, and the rows.
+// The server is the tests' own (test/support/s3-server.ts: @20minutes/s3rver on 127.0.0.1, SigV4
+// checked, CORS for every origin), loaded through Vite's SSR loader like the format layer.
+
+const MB = 1024 * 1024;
+const ms = (value) => (value === undefined ? 'n/a' : `${value >= 100 ? Math.round(value) : value.toFixed(1)} ms`);
+const fmtBytes = (bytes) => (bytes >= MB ? `${(bytes / MB).toFixed(2)} MB` : `${(bytes / 1024).toFixed(1)} KiB`);
+const pct = (value) => `${(value * 100).toFixed(2)}%`;
+const rate = (bytes, millis) => `${(bytes / MB / (millis / 1000)).toFixed(1)} MB/s`;
+
+/** Starts the S3 server; `options(pass, name)` gives the page step its argument for one pass. */
+export async function startRemote(server) {
+  const s3 = await server.ssrLoadModule('/test/support/s3-server.ts');
+  const running = await s3.startS3Server();
+  return {
+    close: () => running.close(),
+    options: (pass, name) => ({
+      endpoint: running.endpoint,
+      bucket: s3.S3_BUCKET,
+      ...s3.S3_CREDENTIALS,
+      prefix: `${name}/`,
+      appendBackupId: pass.incremental?.append?.backupId,
+      updateBackupId: pass.incremental?.update?.backupId,
+    }),
+  };
+}
+
+/** Rows for the remote step of one pass (none when it did not run). */
+export function remoteRows(pass) {
+  const r = pass.remote;
+  if (!r) return [];
+  const label = `${Math.round(pass.sizeBytes / MB)} MB`;
+  const w = r.wholeArchive;
+  const row = (scenario, figure, baseline, ratio, target, met) => ({ scenario, figure, baseline, ratio, target, met });
+  const rows = [
+    row(`R1 remote push, cold (${label})`, `${ms(r.cold.ms)}, ${fmtBytes(r.cold.bytesSent)} in ${r.cold.objectsSent} objects`, `1 PUT of the archive ${ms(w.putMs)}, ${fmtBytes(w.bytes)}`, `${(r.cold.ms / w.putMs).toFixed(2)}x`, '', null),
+  ];
+  for (const [key, title, limit] of [['append', 'append 1%', 0.03], ['update', 'update 0.1%', 0.1]]) {
+    const p = r[key];
+    if (!p) continue;
+    rows.push(row(`R2 remote push after ${title} (${label})`, `${ms(p.ms)}, ${fmtBytes(p.bytesSent)} (${p.objectsSent} sent, ${p.objectsSkipped} skipped)`, `cold push ${fmtBytes(r.cold.bytesSent)}`, pct(p.bytesSent / r.cold.bytesSent), `<= ${limit * 100}%`, p.bytesSent <= limit * r.cold.bytesSent));
+  }
+  rows.push(row(`R3 restore from the remote, new device (${label})`, `${ms(r.restore.ms)}, ${rate(pass.sizeBytes, r.restore.ms)}`, `1 GET of the archive ${ms(w.getMs)}`, `${(r.restore.ms / w.getMs).toFixed(2)}x`, '', null));
+  return rows;
+}

@@ -1,0 +1,87 @@
+/**
+ * Remote replication figures (issue 16), run after the pass's other steps on the same vault,
+ * against the S3 server the driver starts (bench/driver/remote.mjs; s3rver on 127.0.0.1, SigV4
+ * checked): a cold push of the warm backup (scenario 2), pushes of the backups scenario 5 made after appending
+ * 1% rows and updating 0.1%, and a restore from the remote into a fresh vault (a new device: every
+ * chunk comes from the server). Beside them, the plain way: one PUT and one GET of the whole
+ * archive to the same server.
+ */
+import { AwsClient } from 'aws4fetch';
+import { openVault } from '../../src/index';
+import type { S3RemoteOptions } from '../../src/protocol';
+import { currentPass } from './scenarios';
+
+/** Where the driver's S3 server is and which backups to push. */
+export interface RemoteBenchOptions {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** A fresh repository per pass. */
+  readonly prefix: string;
+  /** Scenario 5's backups after appending 1% rows and updating 0.1%: the incremental pushes. */
+  readonly appendBackupId?: string;
+  readonly updateBackupId?: string;
+}
+
+const REMOTE = 'bench-remote';
+
+async function timed<T>(body: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await body();
+  return { value, ms: performance.now() - started };
+}
+
+/** Pushes, the remote restore, and the whole-archive PUT and GET, each timed. */
+export async function remoteReplication(options: RemoteBenchOptions) {
+  const { vault, warmBackupId } = currentPass();
+  if (warmBackupId === undefined) throw new Error('bench: warmPagesBackup() first');
+  const remote: S3RemoteOptions = {
+    kind: 's3',
+    endpoint: options.endpoint,
+    bucket: options.bucket,
+    prefix: options.prefix,
+    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+  };
+  await vault.remote.add(REMOTE, remote);
+  const push = async (backupId: string) => {
+    const { value, ms } = await timed(() => vault.remote.push(REMOTE, { backupId }));
+    return { ms, ...value };
+  };
+  const cold = await push(warmBackupId);
+  const append = options.appendBackupId === undefined ? undefined : await push(options.appendBackupId);
+  const update = options.updateBackupId === undefined ? undefined : await push(options.updateBackupId);
+
+  // A new device: an empty vault adds the remote and restores the warm backup from it.
+  const fresh = await openVault({ name: `${vault.name}-device2` });
+  let restore: { ms: number; docsAfter: number };
+  try {
+    await fresh.remote.add(REMOTE, remote);
+    const { ms } = await timed(() => fresh.backup.restore({ backupId: warmBackupId, from: REMOTE }));
+    const rows = await fresh.query<{ n: number }>('SELECT count(*) AS n FROM doc');
+    restore = { ms, docsAfter: rows[0]?.n ?? 0 };
+  } finally {
+    await fresh.close();
+    await new Promise<void>((resolve) => {
+      const request = indexedDB.deleteDatabase(`pagevault:${fresh.name}`);
+      request.onsuccess = request.onerror = request.onblocked = () => resolve();
+    });
+  }
+
+  // The plain way: the whole archive in one signed PUT, then one GET.
+  const { blob } = await vault.backup.download(warmBackupId, { format: 'archive' });
+  const body = new Uint8Array(await blob.arrayBuffer());
+  const client = new AwsClient({ accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, service: 's3', region: 'us-east-1', retries: 0 });
+  const url = `${options.endpoint}/${options.bucket}/${options.prefix}whole-archive.pvault`;
+  const put = await timed(async () => {
+    const response = await client.fetch(url, { method: 'PUT', body });
+    if (!response.ok) throw new Error(`bench: whole-archive PUT answered ${response.status}`);
+  });
+  const get = await timed(async () => {
+    const response = await client.fetch(url);
+    if (!response.ok) throw new Error(`bench: whole-archive GET answered ${response.status}`);
+    return (await response.arrayBuffer()).byteLength;
+  });
+  await vault.remote.remove(REMOTE);
+  return { cold, append, update, restore, wholeArchive: { bytes: body.length, putMs: put.ms, getMs: get.ms, gotBytes: get.value } };
+}
