@@ -13,14 +13,14 @@ import { ErrorCode, PagevaultError } from '../../src/errors';
 import { chunkRefs, RemotePath, type RemoteManifest } from '../../src/format/remote-layout';
 import type { ListedManifest } from '../../src/remote/repository';
 import type { StoredChunk } from '../../src/format/codec';
-import type { BackupInfo, BackupMethod, ProgressListener, RemoteBackupInfo, RestoreBackupOptions, RestoreResult } from '../../src/protocol';
+import type { BackupInfo, BackupMethod, ProgressListener, RemoteBackupInfo, RestoreBackupOptions, RestoreLatestOptions, RestoreLatestResult, RestoreResult } from '../../src/protocol';
 import { checkImage } from '../engine';
 import { readImage } from '../jobs/chunk-io';
 import type { VaultContext } from '../jobs/context';
 import { restoreBackup } from '../jobs/restore';
 import type { JobContext } from '../jobs/runner';
 import type { Manifest } from '../store/schema';
-import { checkId } from '../validate';
+import { checkId, checkName, optionalBoolean } from '../validate';
 import { forEachLimited } from './parallel';
 import { remoteEntry } from './registry';
 
@@ -129,8 +129,11 @@ export async function restoreFromRemote(vault: VaultContext, options: RestoreBac
  * a new device may name its vault differently).
  * @throws NOT_FOUND (the remote holds nothing), and what `restore({ from })` throws.
  */
-export async function restoreLatest(vault: VaultContext, name: unknown, options: { into?: string } = {}): Promise<RestoreResult & { backupId: string }> {
+export async function restoreLatest(vault: VaultContext, name: unknown, options: RestoreLatestOptions = {}): Promise<RestoreLatestResult> {
   const entry = remoteEntry(vault, name);
+  const into = options?.into === undefined ? undefined : checkName(options.into, 'into');
+  // "Empty" is decided on the live database: a new device or a wiped vault has no tables.
+  if (optionalBoolean(options?.ifEmpty, 'ifEmpty') === true && into === undefined && vault.live.conn.tables().length > 0) return { restored: false };
   const listed = await entry.repo.listManifests();
   const heads = entry.repo.canList ? await entry.repo.listManifests(undefined, RemotePath.heads) : [];
   const newest = (items: readonly ListedManifest[]) => [...items].sort((x, y) => y.manifest.createdAt - x.manifest.createdAt)[0]?.manifest;
@@ -139,6 +142,6 @@ export async function restoreLatest(vault: VaultContext, name: unknown, options:
   const pick = newest([...listed, ...heads].filter(own)) ?? newest([...listed, ...heads]);
   if (!pick) throw new PagevaultError(ErrorCode.NOT_FOUND, `The remote "${entry.name}" holds no backup.`, { remote: entry.name });
   await pullBackup(vault, entry.name, pick.backupId, undefined, pick);
-  const result = await restoreBackup(vault, { backupId: pick.backupId, ...(options.into === undefined ? {} : { into: options.into }) });
-  return { ...result, backupId: pick.backupId };
+  const result = await restoreBackup(vault, { backupId: pick.backupId, ...(into === undefined ? {} : { into }) });
+  return { ...result, restored: true, backupId: pick.backupId };
 }
