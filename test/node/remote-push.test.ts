@@ -17,7 +17,8 @@ afterAll(async () => {
   await s3.close();
 });
 
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 3000 } as const;
+// Short backoff; a timeout long enough for a loaded machine.
+const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
 const remoteAt = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
   ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
 
@@ -131,7 +132,7 @@ describe('remote faults', () => {
 
   it('5xx answers are retried; a slow push is cancelled', async () => {
     const a = await vaultWith('rp-flaky', 6000);
-    await call(a.remoteAdd('offsite', remoteAt('flaky/', { endpoint: s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 3000 } })));
+    await call(a.remoteAdd('offsite', remoteAt('flaky/', { endpoint: s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 20_000 } })));
     await backup(a);
     s3.faults.failNext = 6;
     s3.faults.status = 503;
@@ -151,6 +152,24 @@ describe('remote faults', () => {
     expect(await settle(slow)).toMatchObject({ ok: false, code: 'CANCELLED' });
     expect((await call(a.remoteList('offsite'))).length).toBe(1);
     expect((await call(a.backupHistory())).find((j) => j.kind === 'push')?.state).toBe('cancelled');
+  });
+
+  it('a push holds its backup: a local drop meanwhile is BUSY, and a remote retention waits for the manifest', async () => {
+    const a = await vaultWith('rp-hold', 4000);
+    await call(a.remoteAdd('offsite', remoteAt('hold/', { endpoint: s3.proxyEndpoint })));
+    const backupId = await backup(a);
+    s3.faults.delayMs = 100;
+    const pushing = call(a.remotePush('offsite', {}));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await settle(call(a.backupDrop(backupId)))).toMatchObject({ ok: false, code: 'BUSY' });
+    const retention = call(a.remoteApplyRetention('offsite', {}, { graceMs: 0 }));
+    await pushing;
+    s3.faults.delayMs = 0;
+    expect((await retention).chunksDeleted).toBe(0);
+    const b = await vaultWith('rp-hold-b', 0);
+    await call(b.remoteAdd('offsite', remoteAt('hold/')));
+    await call(b.backupRestore({ backupId, from: 'offsite' }));
+    expect(await liveSummary(b)).toBe(await liveSummary(a));
   });
 
   it('a chunk damaged on the server is INTEGRITY at restore, and the live database is untouched', async () => {

@@ -25,7 +25,8 @@ afterAll(async () => {
   await http.close();
 });
 
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 3000 } as const;
+// Short backoff; a timeout long enough for a loaded machine.
+const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
 const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
   ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
 
@@ -128,7 +129,11 @@ describe('a vault whose storage was cleared', () => {
     expect(await settle(call(again.open({ name: 'rr-lost' }, () => true)))).toMatchObject({ ok: false, code: 'STORAGE_LOST' });
     const fresh = await vaultWith('rr-lost', 0, await openService('rr-lost'));
     await call(fresh.remoteAdd('offsite', s3At('lost/')));
-    await call(fresh.remoteRestoreLatest('offsite', {}));
+    expect(await call(fresh.remoteRestoreLatest('offsite', { ifEmpty: true }))).toMatchObject({ restored: true });
     expect(await liveSummary(fresh)).toBe(summary);
+    // Called again at the next start, it leaves a vault with data alone.
+    await addRows(fresh, 5, 9);
+    expect(await call(fresh.remoteRestoreLatest('offsite', { ifEmpty: true }))).toEqual({ restored: false });
+    expect(await liveSummary(fresh)).toContain('9:5');
   });
 });
