@@ -16,8 +16,12 @@ export type AppEvent = 'vault' | 'data' | 'backups' | 'jobs' | 'databases';
 /** The IndexedDB name prefix pagevault uses for a vault's store. */
 export const DB_PREFIX = 'pagevault:';
 const LAST_OPENED_KEY = 'pagevault-demo:last-opened';
+/** Time travel in the demo (Timeline panel): two hours, at most 50 MB that only history holds. */
+const DEMO_HISTORY = { keep: '2h', maxBytes: 50_000_000 } as const;
 /** How long opening waits for another owner of the name before it reports LOCKED. */
 const LOCK_WAIT_MS = 3000;
+/** Changes made in other tabs arrive one by one; panels refresh at most this often for them. */
+const CHANGE_REFRESH_MS = 150;
 
 export class App {
   private current: Vault | undefined;
@@ -57,11 +61,32 @@ export class App {
   async open(name: string, options: { acceptLoss?: boolean } = {}): Promise<Vault> {
     await this.close();
     // A short wait for the lock: a job that just wrote this name (restore into it) may still hold it.
-    const vault = await openVault({ name, lockTimeoutMs: LOCK_WAIT_MS, ...options });
+    const vault = await openVault({ name, lockTimeoutMs: LOCK_WAIT_MS, history: DEMO_HISTORY, ...options });
     this.current = vault;
+    this.followChanges(vault);
     localStorage.setItem(LAST_OPENED_KEY, name);
     this.emit('vault', 'databases', 'data', 'backups', 'jobs');
     return vault;
+  }
+
+  /**
+   * Refreshes the panels when the vault changes, also from another tab with the same database open
+   * (every tab shares it: README "Several tabs"), coalescing bursts (a generator's many inserts).
+   */
+  private followChanges(vault: Vault): void {
+    const due = new Set<AppEvent>();
+    vault.onChange((change) => {
+      if (this.current !== vault) return;
+      const idle = due.size === 0;
+      if (change.kind === 'data') due.add('data');
+      else due.add('backups').add('jobs');
+      if (!idle) return; // a refresh is already due
+      setTimeout(() => {
+        const events = [...due];
+        due.clear();
+        if (this.current === vault) this.emit(...events);
+      }, CHANGE_REFRESH_MS);
+    });
   }
 
   /**

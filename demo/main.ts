@@ -13,6 +13,7 @@ import { mountRemotePanel } from './panels/remote';
 import { mountRetentionPanel } from './panels/retention';
 import { mountSchedulePanel } from './panels/schedule';
 import { mountStoragePanel } from './panels/storage';
+import { mountTimelinePanel } from './panels/timeline';
 import { mountUploadPanel } from './panels/upload';
 
 const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
@@ -25,6 +26,7 @@ const PANELS: readonly [string, (root: HTMLElement, app: App) => void][] = [
   ['panel-upload', mountUploadPanel],
   ['panel-remote', mountRemotePanel],
   ['panel-history', mountHistoryPanel],
+  ['panel-timeline', mountTimelinePanel],
   ['panel-schedule', mountSchedulePanel],
   ['panel-retention', mountRetentionPanel],
 ];

@@ -296,6 +296,30 @@ const stages = {
     await deleteDatabase(`${DB}-big`);
     await openDatabase(page, DB);
   },
+
+  // A second tab of the demo opens the same database (the one used last) and sees the same rows and
+  // backups; what one tab does shows in the other without a click there (vault.onChange).
+  async 'two-tabs'() {
+    const other = await page.context().newPage();
+    other.setDefaultTimeout(60_000);
+    try {
+      await other.goto(h.url);
+      await other.locator('[data-testid=open-db]', { hasText: DB }).waitFor();
+      const rows = async (tab) => Number((await runSql(tab, 'SELECT count(*) AS n FROM item')).rows[0]?.[0]);
+      const before = await rows(other);
+      assert(before === (await rows(page)), 'both tabs read the same rows');
+      await runSql(page, 'DELETE FROM item WHERE id IN (SELECT id FROM item LIMIT 5)');
+      assert((await rows(other)) === before - 5, 'the other tab reads the write');
+      const listed = () => other.locator('#panel-catalog tbody tr').count();
+      const backupsBefore = await listed();
+      await backup.getByLabel('Note').fill('from the first tab');
+      await succeed(page, 'backup', () => backup.getByRole('button', { name: 'Back up now' }).click());
+      await other.waitForFunction((n) => document.querySelectorAll('#panel-catalog tbody tr').length === n, backupsBefore + 1);
+      log(`two tabs: ${before - 5} rows and ${backupsBefore + 1} backups in both`);
+    } finally {
+      await other.close();
+    }
+  },
 };
 
 let failed = false;

@@ -123,15 +123,15 @@ check('eviction: after Storage.clearDataForOrigin(indexeddb) the vault says STOR
   await page.close();
 });
 
-check('two tabs: one owner, the other LOCKED or waiting; closing the owner frees it; no lost update', async ({ newPage }) => {
+check('two tabs, exclusive: one owner, the other LOCKED or waiting; closing the owner frees it; no lost update', async ({ newPage }) => {
   const a = await newPage();
   const b = await newPage();
-  await value(a, (pv) => pv.open('shared'));
+  await value(a, (pv) => pv.open('shared', { exclusive: true }));
   await value(a, (pv) => pv.fill('shared', 100, 100));
   await value(a, (pv) => pv.vault('shared').flush());
-  const second = await code(b, (pv) => pv.open('shared'));
+  const second = await code(b, (pv) => pv.open('shared', { exclusive: true }));
   assert(second.code === 'LOCKED', `second tab: ${second.code}`);
-  const waiting = value(b, (pv) => pv.open('shared', { lockTimeoutMs: 60_000 }));
+  const waiting = value(b, (pv) => pv.open('shared', { exclusive: true, lockTimeoutMs: 60_000 }));
   await value(a, (pv) => pv.fill('shared', 50, 100));
   await value(a, (pv) => pv.vault('shared').flush());
   await a.close();

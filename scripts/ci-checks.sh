@@ -9,3 +9,4 @@ run_check "package: main entry is client + comlink only" node scripts/check-main
 run_check "package: publint" npx publint --strict
 run_check "package: attw" npx attw --pack . --profile esm-only
 run_check "package: consumer app (npm pack, fresh Vite app, Chromium)" npm run -s consumer-check
+run_check "tabs (chromium, several pages on one vault)" node e2e/tabs.mjs

@@ -8,11 +8,14 @@ import { spawnWorker } from './spawn-worker';
 import { hadData, rememberData } from './vault-marker';
 import type {
   CancelStatus,
+  ChangeEvent,
   BackupInfo,
   BackupStatus,
   CreateBackupOptions,
   DownloadOptions,
   ExecResult,
+  HistoryListOptions,
+  HistoryPoint,
   InspectResult,
   JobRecord,
   LiveDownloadOptions,
@@ -107,6 +110,15 @@ export interface RetentionClient {
   apply(options?: { dryRun?: boolean }): Promise<RetentionResult>;
 }
 
+/**
+ * Time travel (`openVault({ history: { keep } })`): the moments the live database can go back to.
+ * Restore one with `backup.restore({ at })`, keep it with `backup.create({ at })`, or `download({ at })`.
+ */
+export interface HistoryClient {
+  /** The kept points (oldest first; the current state last, `current: true`). @throws INVALID_ARGUMENT */
+  list(options?: HistoryListOptions): Promise<HistoryPoint[]>;
+}
+
 /** Backups on a schedule, caught up at the next open when the app was closed. */
 export interface ScheduleClient {
   set(spec: ScheduleSpec, options?: ScheduleOptions): Promise<ScheduleInfo>;
@@ -146,7 +158,7 @@ export interface RemoteClient {
   applyRetention(name: string, policy?: RetentionPolicy, options?: RemoteRetentionOptions): Promise<RemoteRetentionResult>;
   /**
    * Restores the newest state of this vault on the remote (its continuous head or newest backup;
-   * else the newest backup there): the one call for a new device or after `STORAGE_LOST`.
+   * else the newest of any vault there): the one call for a new device or after `STORAGE_LOST`.
    * @throws NOT_FOUND (nothing on the remote), INTEGRITY, CORRUPT, REMOTE_DENIED, REMOTE_UNAVAILABLE
    */
   restoreLatest(name: string, options?: { into?: string }): Promise<RestoreResult & { backupId: string }>;
@@ -176,6 +188,12 @@ export interface Vault {
    */
   onSaveError(listener: (event: SaveErrorEvent) => void): () => void;
   /**
+   * Calls `listener` after each committed transaction that changed rows (with the tables it
+   * touched) and each change of the backup catalog, made from this tab or any other tab of the
+   * origin that has the vault open. @returns a function that unsubscribes.
+   */
+  onChange(listener: (event: ChangeEvent) => void): () => void;
+  /**
    * Rolls back an open transaction, saves everything committed, stops jobs and ends the worker.
    * From the moment it is called every other call rejects with CLOSED. When the final save fails
    * it rejects with that error and the vault stays open (retry, or `download()` the data);
@@ -185,6 +203,7 @@ export interface Vault {
   readonly backup: BackupClient;
   readonly retention: RetentionClient;
   readonly schedule: ScheduleClient;
+  readonly history: HistoryClient;
   readonly remote: RemoteClient;
 }
 
@@ -220,7 +239,9 @@ function workerFailure(worker: Worker, name: string): Promise<never> {
 
 /**
  * Opens (creating if needed) the database `name` in a new worker.
- * @throws LOCKED when another tab owns it past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
+ * Any number of tabs may open the same name: one tab's worker owns the database, the others forward
+ * to it (README "Several tabs").
+ * @throws LOCKED with `exclusive` when another tab has it open past `lockTimeoutMs`; CORRUPT when saved data fails its checks;
  *   STORAGE_LOST when this vault had data here that the browser has since cleared (open with
  *   `acceptLoss: true` to start empty); INVALID_ARGUMENT, STORAGE, QUOTA_EXCEEDED.
  * @example
@@ -264,6 +285,19 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
       void call(() => remote.onSaveError(forward)).catch(() => (subscribed = false));
     }
     return () => void saveErrorListeners.delete(listener);
+  };
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
+  let watching = false;
+  const onChange = (listener: (event: ChangeEvent) => void): (() => void) => {
+    changeListeners.add(listener);
+    if (!watching) {
+      watching = true;
+      const forward = proxy((event: ChangeEvent) => {
+        for (const each of changeListeners) each(event);
+      });
+      void call(() => remote.onChange(forward)).catch(() => (watching = false));
+    }
+    return () => void changeListeners.delete(listener);
   };
   const retention: RetentionClient = {
     set: (policy) => call(() => remote.retentionSet(policy)),
@@ -322,6 +356,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     storage: () => call(() => remote.storage()),
     download: (downloadOptions = {}) => call(() => remote.download(downloadOptions)),
     onSaveError,
+    onChange,
     close: (closeOptions = {}) => {
       if (closed) return Promise.resolve();
       closingCall ??= (async () => {
@@ -346,6 +381,7 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     backup,
     retention,
     schedule,
+    history: { list: (listOptions = {}) => call(() => remote.historyList(listOptions)) },
     remote: remoteClient,
   };
 }

@@ -3,7 +3,7 @@
  * It loads the client and Comlink only; SQLite, IndexedDB and compression live in the worker.
  */
 export { openVault, requestPersistence } from './client';
-export type { BackupClient, CreateBackupRequest, OpenVaultOptions, RemoteClient, RetentionClient, ScheduleClient, Vault } from './client';
+export type { BackupClient, CreateBackupRequest, HistoryClient, OpenVaultOptions, RemoteClient, RetentionClient, ScheduleClient, Vault } from './client';
 export { deleteVault } from './delete-vault';
 export { ErrorCode, PagevaultError, isPagevaultError } from './errors';
 export type { ErrorDetails } from './errors';
@@ -15,6 +15,9 @@ export type {
   DownloadFormat,
   DownloadOptions,
   ExecResult,
+  HistoryListOptions,
+  HistoryOptions,
+  HistoryPoint,
   InspectResult,
   JobError,
   JobKind,
@@ -25,6 +28,8 @@ export type {
   Progress,
   ProgressPhase,
   ProgressUnit,
+  RestoreAtOptions,
+  RestoreBackupOptions,
   DirectoryRemoteOptions,
   HttpRemoteOptions,
   PushOptions,
@@ -46,6 +51,8 @@ export type {
   SaveErrorEvent,
   SaveResult,
   CancelStatus,
+  ChangeEvent,
+  Durability,
   ScheduleInfo,
   ScheduleOptions,
   ScheduleSpec,

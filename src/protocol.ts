@@ -26,14 +26,76 @@ export interface OpenOptions {
   readonly name: string;
   /** Delay after a committed write before the autosave runs. Default 250 ms; 0 saves after every write. */
   readonly autosaveMs?: number;
-  /** How long to wait for another owner of this name to close. Default 0 (fail at once with `LOCKED`). */
+  /**
+   * With `exclusive`: how long to wait for another owner of this name to close (default 0: fail at
+   * once with `LOCKED`). Without it: how long to wait for the owner tab to answer (at least 30 s).
+   */
   readonly lockTimeoutMs?: number;
+  /**
+   * Refuse to share: fail with `LOCKED` (after `lockTimeoutMs`) while another tab has the vault
+   * open, as before vaults were shared between tabs. Default false: every tab gets a working vault.
+   */
+  readonly exclusive?: boolean;
+  /**
+   * When a write is acknowledged: `'memory'` (default) once committed in the owner tab's SQLite (a
+   * crash before the autosave loses it); `'commit'` only once it is also saved to IndexedDB.
+   */
+  readonly durability?: Durability;
   /**
    * Start with an empty database even though this vault had data that is now gone (the browser
    * cleared or evicted the site's storage). Without it, such an open fails with `STORAGE_LOST`.
    */
   readonly acceptLoss?: boolean;
+  /**
+   * Time travel: keep every save's state restorable for `keep` (`'24h'`, `'90m'`, `'7d'` or ms), thinned
+   * with age, within `maxBytes` of storage only history holds. Persisted per vault: omit it to keep
+   * the stored setting; `false` turns history off (and removes its points). Default: off.
+   */
+  readonly history?: HistoryOptions | false;
 }
+
+/** How long the live database's history is kept (see `OpenOptions.history`). */
+export interface HistoryOptions {
+  /** The window: `'<n>m'`, `'<n>h'`, `'<n>d'` (1 minute to 366 days) or milliseconds. */
+  readonly keep: string | number;
+  /** At most this many bytes only history holds; the oldest points go first. Default: no limit. */
+  readonly maxBytes?: number;
+}
+
+/** A moment the live database can be restored to (`vault.history.list`). */
+export interface HistoryPoint {
+  /** When this state was saved (epoch ms); it held until the next point. */
+  readonly at: number;
+  readonly pageCount: number;
+  readonly sizeBytes: number;
+  /** 64 KiB chunks that differ from the point before it (absent for the oldest). */
+  readonly changes?: number;
+  /** True for the live database's current state. */
+  readonly current?: boolean;
+}
+
+/** A time range of `vault.history.list`, both ends included. */
+export interface HistoryListOptions {
+  readonly since?: Date | number;
+  readonly until?: Date | number;
+}
+
+/** See `OpenOptions.durability`. */
+export type Durability = 'memory' | 'commit';
+
+/**
+ * What changed, sent to `vault.onChange` listeners in every tab: rows of user tables (`data`, after
+ * the transaction committed) or the backup catalog (`catalog`: a backup or job added, ended or removed).
+ */
+export type ChangeEvent =
+  | {
+      readonly kind: 'data';
+      /** Tables whose rows a committed transaction changed (may name a table whose change was rolled back). */
+      readonly tables: readonly string[];
+      /** True when any table may have changed (schema change, restore, `DELETE` without `WHERE`): refresh everything. */
+      readonly all: boolean;
+    }
+  | { readonly kind: 'catalog' };
 
 export interface StorageEstimate {
   readonly usageBytes: number | null;
@@ -73,6 +135,8 @@ export interface SaveErrorEvent {
 export interface LiveDownloadOptions {
   /** `sqlite` (default), `sqlite.gz` or `sql`. */
   readonly format?: 'sqlite' | 'sqlite.gz' | 'sql';
+  /** The database as it was at this moment (the newest history point at or before it). */
+  readonly at?: Date | number;
 }
 
 export interface SaveResult {
@@ -86,6 +150,8 @@ export interface SaveResult {
 export interface StorageReport {
   readonly liveBytes: number;
   readonly backupBytes: number;
+  /** Bytes only the history (time travel) holds: chunks no head or backup names, and its point records. */
+  readonly historyBytes: number;
   readonly usageBytes: number | null;
   readonly quotaBytes: number | null;
   readonly persisted: boolean | null;
@@ -155,6 +221,8 @@ export interface CreateBackupOptions {
   readonly tables?: TableSelection;
   /** Budget for evaluating the filters of a partial backup in the sandbox. */
   readonly budget?: SandboxBudget;
+  /** A backup of the database as it was at this moment (a history point; no page copy). */
+  readonly at?: Date | number;
 }
 
 /**
@@ -221,7 +289,16 @@ export interface JobRecord {
   readonly bytesSent?: number;
 }
 
-export interface RestoreOptions {
+/** Restores a backup (`backupId`), or the database as it was at a moment (`at`, see `RestoreAtOptions`). */
+export type RestoreOptions = RestoreBackupOptions | RestoreAtOptions;
+
+/** Restores the newest history point at or before `at`, with every check and undo of a backup restore. */
+export interface RestoreAtOptions {
+  readonly at: Date | number;
+  readonly into?: string;
+}
+
+export interface RestoreBackupOptions {
   readonly backupId: string;
   /** Restore a backup of this remote (`vault.remote.add` name): pulled, verified, then restored. */
   readonly from?: string;
@@ -472,6 +549,8 @@ export interface CoreApi {
   download(options: LiveDownloadOptions): Promise<Result<{ blob: Blob; filename: string }>>;
   /** Subscribes `listener` to failed saves. */
   onSaveError(listener: (event: SaveErrorEvent) => void): Promise<Result<void>>;
+  /** Subscribes `listener` to committed changes and catalog changes (made from any tab). */
+  onChange(listener: (event: ChangeEvent) => void): Promise<Result<void>>;
 }
 
 /** `vault.backup.*`: backup jobs, the catalog, restore, portable files, verification. */
@@ -504,6 +583,11 @@ export interface ScheduleApi {
   scheduleRemove(id: string): Promise<Result<void>>;
 }
 
+/** `vault.history.*`: time travel (restores and downloads by time go through `backup.restore({ at })`, `download({ at })`). */
+export interface HistoryApi {
+  historyList(options: HistoryListOptions): Promise<Result<HistoryPoint[]>>;
+}
+
 /** `vault.remote.*`: backups leaving the device (src/format/REMOTE.md). */
 export interface RemoteApi {
   /** `sign` and `getHeaders` travel as their own arguments (Comlink proxies only top-level functions); the worker puts them back into `options`. */
@@ -519,4 +603,4 @@ export interface RemoteApi {
 }
 
 /** Everything the worker serves. */
-export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi & RemoteApi;
+export type WorkerApi = CoreApi & BackupApi & RetentionApi & ScheduleApi & HistoryApi & RemoteApi;

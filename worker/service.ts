@@ -5,13 +5,15 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../src/errors';
 import { clearDeletion, wasDeleted } from '../src/vault-marker';
-import type { BackupApi, OpenOptions, RemoteApi, RemoteOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
+import type { BackupApi, ChangeEvent, HistoryApi, OpenOptions, RemoteApi, RemoteOptions, Result, RetentionApi, ScheduleApi, SqlParams, StorageReport, VaultInfo, WorkerApi } from '../src/protocol';
 import { SqliteConnection, loadSqlite, stopSandbox } from './engine';
+import { ChangeTracker } from './engine/change-tracker';
 import { backupStatus, cancelBackup, createBackup, dropBackup, jobHistory, listBackups, waitBackup } from './jobs/backup';
 import type { Clock } from './jobs/clock';
 import { VaultContext } from './jobs/context';
 import { LiveDatabase } from './jobs/live-database';
 import { liveFile } from './jobs/live-export';
+import { applyHistoryOption, backupAtTime, checkHistoryOption, downloadAtTime, isRestoreAt, listHistory, restoreAtTime } from './jobs/history';
 import { downloadBackup, inspectBackup, uploadBackup } from './jobs/portable';
 import { restoreBackup } from './jobs/restore';
 import { applyRetention, loadPolicy, savePolicy } from './jobs/retention';
@@ -29,6 +31,8 @@ interface OpenVault {
   readonly live: LiveDatabase;
   /** What the jobs run over: the parts, the runner, the schedules, the write gate. */
   readonly context: VaultContext;
+  /** The tables committed writes changed, for `onChange` listeners. */
+  readonly changes: ChangeTracker;
   readonly release: () => void;
 }
 
@@ -67,6 +71,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   let opening: Promise<VaultInfo> | undefined;
   /** Set from the moment close() is called: every later call rejects with CLOSED. */
   let closing: Promise<void> | undefined;
+  const changeListeners = new Set<(event: ChangeEvent) => void>();
 
   const closed = () => new PagevaultError(ErrorCode.CLOSED, 'The vault is closed (or closing): open it again to use it.', {});
   const need = (mode: Need = 'write'): OpenVault => {
@@ -100,6 +105,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     const name = checkName(options?.name, 'name');
     const autosaveMs = optionalInteger(options.autosaveMs, 'autosaveMs', 0, 3_600_000) ?? 250;
     const lockTimeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 3_600_000) ?? 0;
+    const history = checkHistoryOption(options.history);
     const sql = await loadSqlite(options.wasmUrl ?? serviceOptions.defaultWasmUrl);
     const release = await acquireLock(name, lockTimeoutMs);
     let store: VaultStore | undefined;
@@ -115,9 +121,11 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
           { name },
         );
       }
-      const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs);
+      const clock = serviceOptions.clock;
+      const live = await LiveDatabase.open(store, (image) => SqliteConnection.open(sql, image), autosaveMs, clock ? () => clock.now() : Date.now);
       const context = await VaultContext.start({ name, store, live, engine: sql, ...(serviceOptions.clock ? { clock: serviceOptions.clock } : {}) }, runScheduled);
-      vault = { name, store, live, context, release };
+      vault = { name, store, live, context, changes: new ChangeTracker(live.conn), release };
+      await applyHistoryOption(context, history);
       if (!store.head(LIVE_HEAD)) await live.save();
       if (deleted) await clearDeletion(name).catch(() => undefined); // honoured once: a later loss is reported
       await store.collectGarbage();
@@ -184,6 +192,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     return {
       liveBytes: await v.store.storedBytes(liveKeys),
       backupBytes: await v.store.storedBytes(backupKeys),
+      historyBytes: await v.store.historyBytes(),
       usageBytes: estimate?.usage ?? null,
       quotaBytes: estimate?.quota ?? null,
       persisted,
@@ -211,12 +220,16 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       });
     }
     let wrote = isExec;
+    v.changes.before();
     try {
       return body(v, () => {
         wrote = true;
       });
     } finally {
       if (wrote) v.live.noteWrite();
+      const change = v.changes.after();
+      // A listener whose page went away rejects; it is simply not called again.
+      if (change) for (const listener of changeListeners) Promise.resolve(listener(change)).catch(() => undefined);
     }
   };
 
@@ -235,7 +248,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     close: (options) => result(() => close(options ?? {})),
     download: (options) => result(() => {
       const v = need('read');
-      return liveFile(v.name, v.live.conn, options ?? {});
+      return options?.at !== undefined ? downloadAtTime(v.context, options) : liveFile(v.name, v.live.conn, options ?? {});
     }),
     onSaveError: (listener) =>
       result(() => {
@@ -245,9 +258,16 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
           Promise.resolve(listener(event)).catch(() => undefined);
         });
       }),
+    onChange: (listener) =>
+      result(() => {
+        if (typeof listener !== 'function') throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, 'onChange takes a function.', {});
+        need('read');
+        changeListeners.add(listener);
+      }),
     ...bindBackup(need),
     ...bindRetention(need),
     ...bindSchedule(need),
+    ...bindHistory(need),
     ...bindRemote(need),
   };
 }
@@ -256,14 +276,17 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
 function bindBackup(need: () => OpenVault): BackupApi {
   const context = () => need().context;
   return {
-    backupCreate: (options, onProgress) => result(() => createBackup(context(), options ?? {}, onProgress)),
+    backupCreate: (options, onProgress) => result(() => (options?.at !== undefined ? backupAtTime(context(), options, onProgress) : createBackup(context(), options ?? {}, onProgress))),
     backupStatus: (backupId) => result(() => backupStatus(context(), backupId)),
     backupWait: (backupId) => result(() => waitBackup(context(), backupId)),
     backupCancel: (backupId) => result(() => cancelBackup(context(), backupId)),
     backupList: () => result(() => listBackups(context())),
     backupHistory: () => result(() => jobHistory(context())),
     backupDrop: (backupId) => result(() => dropBackup(context(), backupId)),
-    backupRestore: (options) => result(() => (options?.from === undefined ? restoreBackup(context(), options) : remote.restoreFromRemote(context(), options))),
+    backupRestore: (options) =>
+      result(() =>
+        isRestoreAt(options) ? restoreAtTime(context(), options) : options?.from === undefined ? restoreBackup(context(), options) : remote.restoreFromRemote(context(), options),
+      ),
     backupDownload: (backupId, options) => result(() => downloadBackup(context(), backupId, options ?? {})),
     backupUpload: (blob, options) => result(() => uploadBackup(context(), blob, options ?? {})),
     backupInspect: (target, options) => result(() => inspectBackup(context(), target, options ?? {})),
@@ -288,6 +311,14 @@ function bindSchedule(need: () => OpenVault): ScheduleApi {
     scheduleSet: (spec, options) => result(() => schedules().set(spec, options)),
     scheduleList: () => result(() => schedules().list()),
     scheduleRemove: (id) => result(() => schedules().remove(id)),
+  };
+}
+
+/** `vault.history.*`: time travel (restores, backups and downloads by time go through the `at` of those verbs). */
+function bindHistory(need: () => OpenVault): HistoryApi {
+  const context = () => need().context;
+  return {
+    historyList: (options) => result(() => listHistory(context(), options ?? {})),
   };
 }
 

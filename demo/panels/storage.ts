@@ -34,14 +34,15 @@ export function mountStoragePanel(root: HTMLElement, app: App): void {
 
   const draw = (report: StorageReport) => {
     const quota = report.quotaBytes ?? 0;
-    const usage = report.usageBytes ?? report.liveBytes + report.backupBytes;
-    const other = Math.max(0, usage - report.liveBytes - report.backupBytes);
+    const usage = report.usageBytes ?? report.liveBytes + report.backupBytes + report.historyBytes;
+    const other = Math.max(0, usage - report.liveBytes - report.backupBytes - report.historyBytes);
     const free = Math.max(0, quota - usage);
-    bar.replaceChildren(segment('live', report.liveBytes, quota), segment('backups', report.backupBytes, quota), segment('other', other, quota));
+    bar.replaceChildren(segment('live', report.liveBytes, quota), segment('backups', report.backupBytes, quota), segment('history', report.historyBytes, quota), segment('other', other, quota));
     bar.setAttribute('aria-label', `Live database ${bytes(report.liveBytes)}, backups ${bytes(report.backupBytes)}, free ${bytes(free)} of ${bytes(quota)}`);
     legendList.replaceChildren(
       legend('live', 'Live database', bytes(report.liveBytes)),
       legend('backups', 'Backups', bytes(report.backupBytes)),
+      legend('history', 'History (time travel)', bytes(report.historyBytes)),
       legend('other', 'Other site data', bytes(other)),
       legend('free', 'Free quota', report.quotaBytes === null ? 'unknown' : bytes(free)),
     );

@@ -3,9 +3,10 @@
  * the public API on `window.pv`, plus small helpers that keep `page.evaluate` bodies short.
  * Errors are returned as `{ code, message, details }` so they cross the CDP boundary intact.
  */
-import { deleteVault, openVault, type Vault } from '../../src/index';
+import { deleteVault, openVault, type ChangeEvent, type OpenOptions, type Vault } from '../../src/index';
 
 const vaults = new Map<string, Vault>();
+const changes = new Map<string, ChangeEvent[]>();
 
 /** Runs `body`, resolving with its value or with the PagevaultError's code, message and details. */
 async function attempt<T>(body: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; code: string; message: string; details: unknown }> {
@@ -20,7 +21,7 @@ async function attempt<T>(body: () => Promise<T>): Promise<{ ok: true; value: T 
 const pv = {
   attempt,
   deleteVault,
-  async open(name: string, options: { lockTimeoutMs?: number; acceptLoss?: boolean; autosaveMs?: number } = {}): Promise<void> {
+  async open(name: string, options: Omit<OpenOptions, 'name'> = {}): Promise<void> {
     vaults.set(name, await openVault({ name, ...options }));
   },
   vault(name: string): Vault {
@@ -42,6 +43,13 @@ const pv = {
     const rows = await pv.vault(name).query<{ n: number }>('SELECT count(*) AS n FROM item');
     return rows[0]!.n;
   },
+  /** Starts recording the vault's change events (e2e/tabs.mjs reads them with `changes`). */
+  watch(name: string): void {
+    const seen: ChangeEvent[] = [];
+    changes.set(name, seen);
+    pv.vault(name).onChange((event) => seen.push(event));
+  },
+  changes: (name: string): ChangeEvent[] => changes.get(name) ?? [],
   estimate: () => navigator.storage.estimate(),
 };
 

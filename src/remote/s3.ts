@@ -1,7 +1,7 @@
 /**
  * An S3-compatible bucket as a remote store: SigV4 by aws4fetch (a maintained, worker-friendly
  * signer), or the app's `sign` callback; path-style URLs `<endpoint>/<bucket>/<prefix><name>`;
- * listing by ListObjectsV2.
+ * listing by ListObjects.
  */
 import { AwsV4Signer } from 'aws4fetch';
 import { ErrorCode, PagevaultError } from '../errors';
@@ -75,20 +75,24 @@ export function s3Store(options: S3RemoteOptions): RemoteStore {
     },
     async list(listPrefix, signal) {
       const out: RemoteObjectInfo[] = [];
-      let token: string | undefined;
+      // ListObjects (v1) paged by `marker` = the last key: every S3-compatible store answers it,
+      // and it needs no continuation token (which some test servers cannot make).
+      let marker: string | undefined;
       do {
-        const query = new URLSearchParams({ 'list-type': '2', prefix: prefix + listPrefix });
-        if (token) query.set('continuation-token', token);
+        const query = new URLSearchParams({ prefix: prefix + listPrefix });
+        if (marker !== undefined) query.set('marker', marker);
         const r = await call('GET', `${base}?${query.toString()}`, `list ${listPrefix}`, signal);
         if (r.status === 404) throw new PagevaultError(ErrorCode.REMOTE_UNAVAILABLE, `The bucket ${options.bucket} does not exist.`, { status: 404 });
         const xml = await r.text();
+        let last: string | undefined;
         for (const m of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
           const key = tag(m[1]!, 'Key') ?? '';
           const modified = tag(m[1]!, 'LastModified');
           out.push({ name: key.slice(prefix.length), size: Number(tag(m[1]!, 'Size') ?? 0), ...(modified ? { lastModified: Date.parse(modified) } : {}) });
+          last = key;
         }
-        token = tag(xml, 'IsTruncated') === 'true' ? tag(xml, 'NextContinuationToken') : undefined;
-      } while (token);
+        marker = tag(xml, 'IsTruncated') === 'true' && last !== undefined ? last : undefined;
+      } while (marker !== undefined);
       return out;
     },
   };

@@ -102,6 +102,18 @@ describe('the demo page', () => {
     expect(restored.tone, restored.text).toBe('ok');
     expect(await sql('SELECT count(*) AS n FROM item')).toEqual([['2000']]);
 
+    // Time travel: delete again, let the autosave keep it, then restore the point before it.
+    const points = () => panel('timeline').querySelectorAll('tbody tr').length;
+    const before = await until('the timeline', () => points());
+    await sql('DELETE FROM item');
+    await until('the delete to be saved as a new point', () => {
+      button(panel('timeline'), 'Refresh').click();
+      return points() > before;
+    });
+    const travelled = await settle('timeline', () => panel('timeline').querySelector<HTMLButtonElement>('tbody button')!.click());
+    expect(travelled.tone, travelled.text).toBe('ok');
+    expect(await sql('SELECT count(*) AS n FROM item')).toEqual([['2000']]);
+
     button(panel('database'), `Delete ${name}`).click();
     await answerDialog('Delete database');
     await until('the database to leave the list', () => ![...panel('database').querySelectorAll('.db-list li')].some((li) => li.textContent?.includes(name)));

@@ -62,12 +62,12 @@ describe('the live database in a worker, persisted in IndexedDB', () => {
     await vault.close();
   });
 
-  it('gives a second opener of the same name LOCKED, and lets it in once the owner closes', async () => {
+  it('gives an exclusive opener of a name in use LOCKED, and lets it in once the owner closes', async () => {
     const name = uniqueName('lock');
     const owner = await open(name);
-    await rejectsWith(open(name), 'LOCKED');
-    await rejectsWith(open(name, { lockTimeoutMs: 200 }), 'LOCKED');
-    const waiting = open(name, { lockTimeoutMs: 10_000 });
+    await rejectsWith(open(name, { exclusive: true }), 'LOCKED');
+    await rejectsWith(open(name, { exclusive: true, lockTimeoutMs: 200 }), 'LOCKED');
+    const waiting = open(name, { exclusive: true, lockTimeoutMs: 10_000 });
     await sleep(100);
     await owner.close();
     const second = await waiting;

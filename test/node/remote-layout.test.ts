@@ -139,3 +139,12 @@ describe('S3 store against s3rver', () => {
     expect(await settle(RemoteRepository.open(s))).toMatchObject({ ok: false, code: 'PASSPHRASE_REQUIRED' });
   });
 });
+
+describe('S3 listing past one page', () => {
+  it('lists more than 1000 objects', async () => {
+    const s = s3Store({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix: 'many/', credentials: S3_CREDENTIALS, retry: FAST });
+    const names = Array.from({ length: 1010 }, (_, i) => `chunks/${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < names.length; i += 50) await Promise.all(names.slice(i, i + 50).map((n) => s.put(n, new Uint8Array([1]))));
+    expect((await s.list!('chunks/')).map((o) => o.name)).toEqual(names);
+  });
+});

@@ -153,6 +153,24 @@ describe('remote faults', () => {
     expect((await call(a.backupHistory())).find((j) => j.kind === 'push')?.state).toBe('cancelled');
   });
 
+  it('a push holds its backup: a local drop meanwhile is BUSY, and a remote retention waits for the manifest', async () => {
+    const a = await vaultWith('rp-hold', 4000);
+    await call(a.remoteAdd('offsite', remoteAt('hold/', { endpoint: s3.proxyEndpoint })));
+    const backupId = await backup(a);
+    s3.faults.delayMs = 100;
+    const pushing = call(a.remotePush('offsite', {}));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await settle(call(a.backupDrop(backupId)))).toMatchObject({ ok: false, code: 'BUSY' });
+    const retention = call(a.remoteApplyRetention('offsite', {}, { graceMs: 0 }));
+    await pushing;
+    s3.faults.delayMs = 0;
+    expect((await retention).chunksDeleted).toBe(0);
+    const b = await vaultWith('rp-hold-b', 0);
+    await call(b.remoteAdd('offsite', remoteAt('hold/')));
+    await call(b.backupRestore({ backupId, from: 'offsite' }));
+    expect(await liveSummary(b)).toBe(await liveSummary(a));
+  });
+
   it('a chunk damaged on the server is INTEGRITY at restore, and the live database is untouched', async () => {
     const a = await vaultWith('rp-dmg', 3000);
     await call(a.remoteAdd('offsite', remoteAt('dmg/')));

@@ -130,14 +130,15 @@ export async function startS3Server(): Promise<S3Server> {
     objectUrl,
     async listKeys(prefix) {
       const keys: string[] = [];
-      let token: string | undefined;
+      let marker: string | undefined;
       do {
-        const q = new URLSearchParams({ 'list-type': '2', prefix });
-        if (token) q.set('continuation-token', token);
+        const q = new URLSearchParams({ prefix });
+        if (marker !== undefined) q.set('marker', marker);
         const xml = await (await client.fetch(`${endpoint}/${S3_BUCKET}?${q}`)).text();
-        for (const m of xml.matchAll(/<Key>([^<]*)<\/Key>/g)) keys.push(m[1]!);
-        token = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? /<NextContinuationToken>([^<]*)</.exec(xml)?.[1] : undefined;
-      } while (token);
+        const page = [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
+        keys.push(...page);
+        marker = /<IsTruncated>true<\/IsTruncated>/.test(xml) ? page.at(-1) : undefined;
+      } while (marker !== undefined);
       return keys;
     },
     async close() {

@@ -9,7 +9,7 @@ import type { Result, Row } from '../../src/protocol';
 import { readImage } from '../../worker/jobs/chunk-io';
 import { createService, type Service } from '../../worker/service';
 import { VaultStore } from '../../worker/store/vault-store';
-import { DB_PREFIX, LIVE_HEAD, type BackupRecord, type HeadRecord, type StagingRecord, type StoredJob } from '../../worker/store/schema';
+import { DB_PREFIX, LIVE_HEAD, type BackupRecord, type HeadRecord, type PointRecord, type StagingRecord, type StoredJob } from '../../worker/store/schema';
 
 let sqlPromise: Promise<SqlJsStatic> | undefined;
 export const sqlJs = (): Promise<SqlJsStatic> => (sqlPromise ??= initSqlJs());
@@ -95,6 +95,8 @@ export async function liveSummary(service: Service): Promise<string> {
 export interface DiskState {
   readonly chunkKeys: string[];
   readonly heads: Map<string, HeadRecord>;
+  /** History points (time travel), by `at`. */
+  readonly points: Map<number, PointRecord>;
   readonly backups: Map<string, BackupRecord>;
   readonly staging: StagingRecord[];
   readonly jobs: StoredJob[];
@@ -103,11 +105,12 @@ export interface DiskState {
 export async function readDisk(name: string): Promise<DiskState> {
   const db = await openDB(DB_PREFIX + name);
   try {
-    const tx = db.transaction(['chunks', 'heads', 'backups', 'staging', 'jobs'], 'readonly');
-    const [chunkKeys, headKeys, headValues, backupValues, staging, jobs] = await Promise.all([
+    const tx = db.transaction(['chunks', 'heads', 'points', 'backups', 'staging', 'jobs'], 'readonly');
+    const [chunkKeys, headKeys, headValues, pointValues, backupValues, staging, jobs] = await Promise.all([
       tx.objectStore('chunks').getAllKeys(),
       tx.objectStore('heads').getAllKeys(),
       tx.objectStore('heads').getAll(),
+      tx.objectStore('points').getAll(),
       tx.objectStore('backups').getAll(),
       tx.objectStore('staging').getAll(),
       tx.objectStore('jobs').getAll(),
@@ -115,6 +118,7 @@ export async function readDisk(name: string): Promise<DiskState> {
     return {
       chunkKeys: chunkKeys.map(String),
       heads: new Map(headKeys.map((key, i) => [String(key), headValues[i] as HeadRecord])),
+      points: new Map((pointValues as PointRecord[]).map((p) => [p.at, p])),
       backups: new Map((backupValues as BackupRecord[]).map((b) => [b.info.backupId, b])),
       staging: staging as StagingRecord[],
       jobs: jobs as StoredJob[],
@@ -124,10 +128,11 @@ export async function readDisk(name: string): Promise<DiskState> {
   }
 }
 
-/** Chunks no head, backup or staging record references (with `staging: false`, staging does not count). */
+/** Chunks no head, history point, backup or staging record references (with `staging: false`, staging does not count). */
 export function orphanChunks(disk: DiskState, options: { staging: boolean } = { staging: true }): string[] {
   const referenced = new Set<string>();
   for (const head of disk.heads.values()) for (const key of head.manifest.chunks) referenced.add(key);
+  for (const point of disk.points.values()) for (const key of point.manifest.chunks) referenced.add(key);
   for (const backup of disk.backups.values()) for (const key of backup.manifest.chunks) referenced.add(key);
   if (options.staging) for (const record of disk.staging) for (const key of record.keys) referenced.add(key);
   return disk.chunkKeys.filter((key) => !referenced.has(key));

@@ -103,10 +103,17 @@ export class VaultContext {
    * chunks stay, a drop is refused (BUSY) and a retention sweep leaves it, while the job waits in
    * the queue too. `run` gets the manifest held.
    * @returns once queued, the job's id and `done`: the job's outcome (wrapped, so awaiting this does not wait for the job).
+   * `options.hold` takes something else than the backup (a restore by time holds a history point).
    * @throws NOT_FOUND when a drop got there first.
    */
-  async enqueueHolding<T>(kind: JobKind, backupId: string, run: (ctx: JobContext, manifest: Manifest) => Promise<T>, listener?: ProgressListener): Promise<{ jobId: string; done: Promise<T> }> {
-    const held = await this.store.hold(backupId, { inUse: true });
+  async enqueueHolding<T>(
+    kind: JobKind,
+    backupId: string,
+    run: (ctx: JobContext, manifest: Manifest) => Promise<T>,
+    options: { readonly hold?: () => Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }>; readonly listener?: ProgressListener } = {},
+  ): Promise<{ jobId: string; done: Promise<T> }> {
+    const { listener } = options;
+    const held = await (options.hold ? options.hold() : this.store.hold(backupId, { inUse: true }));
     try {
       const { jobId, done } = await this.runner.enqueue(kind, { backupId }, (ctx) => run(ctx, held.manifest), listener);
       return { jobId, done: done.finally(held.release) };

@@ -44,6 +44,8 @@ export class LiveDatabase {
     private readonly autosaveMs: number,
     private readonly fingerprint: Fingerprint,
     savedAt: number | null,
+    /** When a save happened (a head's `savedAt`, the `at` of history points): the service's clock. */
+    private readonly now: () => number,
   ) {
     this.savedAt = savedAt;
   }
@@ -52,10 +54,10 @@ export class LiveDatabase {
    * Opens the live database from its saved head, checking every chunk (a damaged one is `CORRUPT`
    * naming the chunk), or a new empty database when nothing was saved yet.
    */
-  static async open(store: VaultStore, openConnection: (image?: Uint8Array) => SqliteConnection, autosaveMs: number): Promise<LiveDatabase> {
+  static async open(store: VaultStore, openConnection: (image?: Uint8Array) => SqliteConnection, autosaveMs: number, now: () => number = Date.now): Promise<LiveDatabase> {
     const head = store.head(LIVE_HEAD);
     const image = head ? await readImage(store, head.manifest) : undefined;
-    const live = new LiveDatabase(openConnection(image), store, autosaveMs, await loadFingerprint(), head?.savedAt ?? null);
+    const live = new LiveDatabase(openConnection(image), store, autosaveMs, await loadFingerprint(), head?.savedAt ?? null, now);
     if (head && image) live.remember(image, head.manifest);
     return live;
   }
@@ -171,7 +173,9 @@ export class LiveDatabase {
         missing.map((key) => byKey.get(key)!),
         missing,
       );
-    const savedAt = Date.now();
+    // After the head it replaces (a clock that stepped back included): history points are keyed
+    // by it, so each save's state stays a distinct point.
+    const savedAt = Math.max(this.now(), previousSavedAt(this.store) + 1);
     const { written, bytesWritten } = await this.store.commit({ chunks: fresh, heads: new Map([[LIVE_HEAD, { manifest, savedAt }]]) }, { supply });
     this.fingerprints = prints;
     this.keys = keys;
@@ -238,6 +242,10 @@ export class LiveDatabase {
       });
     }, delayMs);
   }
+}
+
+function previousSavedAt(store: VaultStore): number {
+  return store.head(LIVE_HEAD)?.savedAt ?? Number.NEGATIVE_INFINITY;
 }
 
 function sameImage(a: Manifest, b: Manifest): boolean {

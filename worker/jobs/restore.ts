@@ -10,11 +10,11 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { StoredChunk } from '../../src/format/codec';
 import { sha256Hex } from '../../src/format/sha256';
-import type { RestoreOptions, RestoreResult } from '../../src/protocol';
+import type { RestoreBackupOptions, RestoreResult } from '../../src/protocol';
 import { checkImage } from '../engine';
 import { acquireLock } from '../lock';
 import { VaultStore } from '../store/vault-store';
-import { LIVE_HEAD, type BackupRecord } from '../store/schema';
+import { LIVE_HEAD, type BackupRecord, type Manifest } from '../store/schema';
 import { checkId, checkName } from '../validate';
 import { beforeRestoreRecord } from './before-restore';
 import { readImage } from './chunk-io';
@@ -27,8 +27,8 @@ import { newId, type JobContext } from './runner';
  * every check passed; queues a restore job and resolves with its result.
  * @throws NOT_FOUND, CORRUPT (damaged chunk or failed integrity_check), LOCKED (target open elsewhere), BUSY.
  */
-export async function restoreBackup(vault: VaultContext, options: RestoreOptions): Promise<RestoreResult> {
-  const { store, engine, name } = vault;
+export async function restoreBackup(vault: VaultContext, options: RestoreBackupOptions): Promise<RestoreResult> {
+  const { store, name } = vault;
   const backupId = checkId(options?.backupId, 'backupId');
   const into = options.into === undefined ? undefined : checkName(options.into, 'into');
   const record = store.backup(backupId);
@@ -42,6 +42,23 @@ export async function restoreBackup(vault: VaultContext, options: RestoreOptions
       { backupId },
     );
   }
+  return restoreChecked(vault, record, into, tables, () => store.hold(backupId, { inUse: true }));
+}
+
+/**
+ * Queues the restore of `record` (whose chunks `hold` keeps) and resolves with its result: every
+ * check, then the swap (or the copy `into` another name, or the `tables`). Also restores by time
+ * (./history.ts), whose record is a history point's.
+ */
+export async function restoreChecked(
+  vault: VaultContext,
+  record: BackupRecord,
+  into: string | undefined,
+  tables: readonly string[] | undefined,
+  hold: () => Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }>,
+): Promise<RestoreResult> {
+  const { store, engine, name } = vault;
+  const backupId = record.info.backupId;
   const { done } = await vault.enqueueHolding('restore', backupId, async (ctx, manifest) => {
     const read = await readImage(store, manifest, {
       signal: ctx.signal,
@@ -56,7 +73,7 @@ export async function restoreBackup(vault: VaultContext, options: RestoreOptions
     ctx.signal.throwIfAborted();
     if (tables) return restoreTables(vault, record, image, tables, ctx);
     return into === undefined || into === name ? swapLive(vault, record, image, ctx) : restoreInto(vault, into, record);
-  });
+  }, { hold });
   return done;
 }
 
@@ -69,7 +86,8 @@ function swapLive(vault: VaultContext, record: BackupRecord, image: Uint8Array, 
       const before = await live.saveExact();
       const current = store.head(LIVE_HEAD);
       const previousId = newId('bk');
-      const now = Date.now();
+      // After the replaced head (which becomes a history point keyed by its savedAt).
+      const now = Math.max(vault.clock.now(), (current?.savedAt ?? 0) + 1);
       const backups = new Map<string, BackupRecord | null>();
       if (current && current.manifest.sizeBytes > 0) {
         // Hashed over the bytes: the head's keys may have been vouched for by fingerprints (#12.8).
@@ -102,8 +120,8 @@ async function restoreInto(vault: VaultContext, into: string, record: BackupReco
     target = await VaultStore.open(into);
     const chunks: StoredChunk[] = [];
     for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await store.getChunk(key));
-    const now = Date.now();
     const current = target.head(LIVE_HEAD);
+    const now = Math.max(vault.clock.now(), (current?.savedAt ?? 0) + 1);
     const backups = new Map<string, BackupRecord | null>();
     let previousBackupId: string | undefined;
     if (current && current.manifest.sizeBytes > 0) {

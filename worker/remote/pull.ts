@@ -10,9 +10,10 @@
  * - Chunks the vault already stores are reused by hash (and re-hashed with the rest before the commit).
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
-import { chunkRefs, type RemoteManifest } from '../../src/format/remote-layout';
+import { chunkRefs, RemotePath, type RemoteManifest } from '../../src/format/remote-layout';
+import type { ListedManifest } from '../../src/remote/repository';
 import type { StoredChunk } from '../../src/format/codec';
-import type { BackupInfo, BackupMethod, ProgressListener, RemoteBackupInfo, RestoreOptions, RestoreResult } from '../../src/protocol';
+import type { BackupInfo, BackupMethod, ProgressListener, RemoteBackupInfo, RestoreBackupOptions, RestoreResult } from '../../src/protocol';
 import { checkImage } from '../engine';
 import { readImage } from '../jobs/chunk-io';
 import type { VaultContext } from '../jobs/context';
@@ -116,7 +117,7 @@ export async function pullBackup(vault: VaultContext, name: unknown, backupIdVal
 }
 
 /** `backup.restore({ from })`: pulls the backup, then restores it with every local check (undoable). */
-export async function restoreFromRemote(vault: VaultContext, options: RestoreOptions): Promise<RestoreResult> {
+export async function restoreFromRemote(vault: VaultContext, options: RestoreBackupOptions): Promise<RestoreResult> {
   const { from, ...rest } = options;
   await pullBackup(vault, from, options?.backupId);
   return restoreBackup(vault, rest);
@@ -124,15 +125,18 @@ export async function restoreFromRemote(vault: VaultContext, options: RestoreOpt
 
 /**
  * Restores the newest state of this vault that remote `name` holds: its continuous-replication
- * head or its newest backup, whichever is newer (else the newest backup of any vault there).
+ * head or its newest backup, whichever is newer (else the newest head or backup of any vault there:
+ * a new device may name its vault differently).
  * @throws NOT_FOUND (the remote holds nothing), and what `restore({ from })` throws.
  */
 export async function restoreLatest(vault: VaultContext, name: unknown, options: { into?: string } = {}): Promise<RestoreResult & { backupId: string }> {
   const entry = remoteEntry(vault, name);
   const listed = await entry.repo.listManifests();
-  const own = listed.find((m) => m.manifest.vault === vault.name);
-  const head = await entry.repo.readHead(vault.name);
-  const pick = head && (!own || head.manifest.createdAt > own.manifest.createdAt) ? head.manifest : (own ?? listed[0])?.manifest;
+  const heads = entry.repo.canList ? await entry.repo.listManifests(undefined, RemotePath.heads) : [];
+  const newest = (items: readonly ListedManifest[]) => [...items].sort((x, y) => y.manifest.createdAt - x.manifest.createdAt)[0]?.manifest;
+  const own = (m: ListedManifest) => m.manifest.vault === vault.name;
+  // This vault's newest state (its head or its newest backup), else the newest state of any vault.
+  const pick = newest([...listed, ...heads].filter(own)) ?? newest([...listed, ...heads]);
   if (!pick) throw new PagevaultError(ErrorCode.NOT_FOUND, `The remote "${entry.name}" holds no backup.`, { remote: entry.name });
   await pullBackup(vault, entry.name, pick.backupId, undefined, pick);
   const result = await restoreBackup(vault, { backupId: pick.backupId, ...(options.into === undefined ? {} : { into: options.into }) });

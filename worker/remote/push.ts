@@ -133,7 +133,7 @@ export async function pushBackup(vault: VaultContext, name: unknown, options: Pu
         }),
       );
     },
-    onProgress,
+    onProgress ? { listener: onProgress } : {},
   );
   entry.pushes.add(jobId);
   return done.finally(() => entry.pushes.delete(jobId));

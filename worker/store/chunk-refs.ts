@@ -2,7 +2,7 @@
  * Which chunks are stored and what references each: the bookkeeping behind collection.
  *
  * Invariants:
- * - A key's count is the number of references to it from heads, backups, staging records and
+ * - A key's count is the number of references to it from heads, points, backups, staging records and
  *   holds (a manifest naming a key twice counts twice); a key nothing references has no entry.
  * - Counts and presence live in memory only, rebuilt from the records at open; this worker is the
  *   only writer (a Web Lock guarantees it), so they stay exact.
@@ -24,6 +24,11 @@ export class ChunkRefs {
   /** Number of stored chunks. */
   get storedCount(): number {
     return this.present.size;
+  }
+
+  /** References to `key` (heads, points, backups, staging, holds). */
+  count(key: string): number {
+    return this.refs.get(key) ?? 0;
   }
 
   /** Records that these keys are now stored (their transaction committed). */

@@ -6,12 +6,14 @@ import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { StoredChunk } from '../../src/format/codec';
 import type { Catalog } from './catalog';
 import type { ChunkRefs } from './chunk-refs';
-import type { BackupRecord, HeadRecord, StoredJob } from './schema';
+import type { BackupRecord, HeadRecord, PointRecord, StoredJob } from './schema';
 
 /** What one `commit` makes true, atomically. `null` deletes. */
 export interface Change {
   readonly chunks?: readonly StoredChunk[];
   readonly heads?: ReadonlyMap<string, HeadRecord | null>;
+  /** History points by `at`; the store adds the replaced head and the thinning itself (./history-plan.ts). */
+  readonly points?: ReadonlyMap<number, PointRecord | null>;
   readonly backups?: ReadonlyMap<string, BackupRecord | null>;
   readonly jobs?: readonly StoredJob[];
   readonly meta?: ReadonlyMap<string, unknown>;
@@ -38,6 +40,11 @@ export interface CommitOptions {
    * are left out of the change instead, and reported in the result's `kept` (a retention sweep).
    */
   readonly keepHeld?: boolean;
+  /**
+   * The time history thinning runs at when the change does not replace the live head (a head's
+   * `savedAt` is used otherwise); without either, points are not thinned by this commit.
+   */
+  readonly now?: number;
 }
 
 /**
@@ -51,6 +58,7 @@ export async function freshChunks(change: Change, refs: ChunkRefs, supply: Commi
     const supplied = new Set(fresh.map((c) => c.key));
     const wanted = new Set<string>();
     for (const [, head] of change.heads ?? []) for (const key of head?.manifest.chunks ?? []) wanted.add(key);
+    for (const [, point] of change.points ?? []) for (const key of point?.manifest.chunks ?? []) wanted.add(key);
     for (const [, backup] of change.backups ?? []) for (const key of backup?.manifest.chunks ?? []) wanted.add(key);
     return [...wanted].filter((key) => !refs.isStored(key) && !supplied.has(key));
   };
@@ -78,6 +86,10 @@ export function referenceDelta(change: Change, catalog: Catalog, refs: ChunkRefs
   for (const [name, head] of change.heads ?? []) {
     add(catalog.head(name)?.manifest.chunks, -1);
     add(head?.manifest.chunks, 1);
+  }
+  for (const [at, point] of change.points ?? []) {
+    add(catalog.point(at)?.manifest.chunks, -1);
+    add(point?.manifest.chunks, 1);
   }
   for (const [id, backup] of change.backups ?? []) {
     add(catalog.backup(id)?.manifest.chunks, -1);

@@ -7,8 +7,12 @@ import type { DBSchema } from 'idb';
 import type { StoredChunk } from '../../src/format/codec';
 import type { BackupInfo, JobRecord, Progress } from '../../src/protocol';
 
-/** Bumped when the object stores change; an older worker meeting a newer store stops with a clear error. */
-export const STORE_VERSION = 1;
+/**
+ * Bumped when the object stores change; an older worker meeting a newer store stops with a clear error.
+ * 1: chunks, heads, backups, jobs, staging, meta. 2: + points (time travel). The upgrade only adds
+ * the stores a version lacks, so every older store opens as it was.
+ */
+export const STORE_VERSION = 2;
 export const DB_PREFIX = 'pagevault:';
 
 /** An ordered list of chunk keys that reassembles one database image. */
@@ -26,6 +30,25 @@ export interface HeadRecord {
   readonly manifest: Manifest;
   readonly savedAt: number;
 }
+
+/**
+ * A restorable point of the live database's history: a head that a later save or restore replaced,
+ * kept (under key `at`) until thinning or the byte budget removes it. See ./history-plan.ts.
+ */
+export interface PointRecord {
+  /** When this state was saved (the replaced head's `savedAt`); the state held until the next point. */
+  readonly at: number;
+  readonly manifest: Manifest;
+}
+
+/** How long the history of the live database is kept (meta `HISTORY_META_KEY`); absent means off. */
+export interface HistoryPolicy {
+  readonly keepMs: number;
+  /** Bytes that only history holds (chunks no head or backup names, plus point records); oldest points go first. */
+  readonly maxBytes?: number;
+}
+
+export const HISTORY_META_KEY = 'history';
 
 export interface BackupRecord {
   readonly info: BackupInfo;
@@ -48,6 +71,7 @@ export interface StagingRecord {
 export interface VaultDB extends DBSchema {
   chunks: { key: string; value: Omit<StoredChunk, 'key'> };
   heads: { key: string; value: HeadRecord };
+  points: { key: number; value: PointRecord };
   backups: { key: string; value: BackupRecord };
   jobs: { key: string; value: StoredJob };
   staging: { key: string; value: StagingRecord };

@@ -1,6 +1,6 @@
 /**
  * Everything one vault keeps, in one IndexedDB database (through idb): chunks, the records that
- * name them (heads, backups, staging: ./catalog.ts), their reference counts (./chunk-refs.ts), jobs
+ * name them (heads, history points, backups, staging: ./catalog.ts), their reference counts (./chunk-refs.ts), jobs
  * and settings (./jobs-meta.ts). This class owns the database and the one commit path.
  *
  * Invariants:
@@ -26,17 +26,19 @@ import { Catalog } from './catalog';
 import { ChunkRefs } from './chunk-refs';
 import type { Change, CommitOptions } from './commit-plan';
 import { freshChunks, referenceDelta, unique } from './commit-plan';
+import { HistoryKeeper } from './history-keeper';
 import { guard } from './idb-errors';
 import { JobsAndMeta } from './jobs-meta';
-import { DB_PREFIX, LIVE_HEAD, STORE_VERSION, type BackupRecord, type HeadRecord, type Manifest, type StagingRecord, type StoredJob, type VaultDB } from './schema';
+import { DB_PREFIX, HISTORY_META_KEY, LIVE_HEAD, STORE_VERSION, type BackupRecord, type HeadRecord, type HistoryPolicy, type Manifest, type PointRecord, type StagingRecord, type StoredJob, type VaultDB } from './schema';
 import { issue, reading, writing, type Stores, type VaultDatabase } from './transactions';
 
-const ALL_STORES: Stores = ['chunks', 'heads', 'backups', 'jobs', 'staging', 'meta'];
+const ALL_STORES: Stores = ['chunks', 'heads', 'points', 'backups', 'jobs', 'staging', 'meta'];
 
 export class VaultStore {
   private readonly refs = new ChunkRefs();
   private readonly catalog = new Catalog(this.refs);
   private readonly records: JobsAndMeta;
+  private readonly history: HistoryKeeper;
   private closedReason: PagevaultError | null = null;
   /** Serializes every decision made from the reference counts with the transaction that acts on it. */
   private readonly writes = new Mutex();
@@ -48,6 +50,11 @@ export class VaultStore {
     private readonly db: VaultDatabase,
   ) {
     this.records = new JobsAndMeta(db);
+    this.history = new HistoryKeeper(this.catalog, this.refs, async (keys) => {
+      const tx = reading(this.db, ['chunks']);
+      const values = await guard('measure chunks', () => Promise.all(keys.map((key) => tx.store.get(key))));
+      return values.map((value) => value?.data.byteLength ?? 0);
+    });
   }
 
   /**
@@ -59,6 +66,7 @@ export class VaultStore {
     const db = await guard('open the store', () =>
       openDB<VaultDB>(DB_PREFIX + name, STORE_VERSION, {
         upgrade(database) {
+          // Adds what an older version lacks (1 -> 2: points); existing stores and records stay.
           for (const storeName of ALL_STORES) {
             if (!database.objectStoreNames.contains(storeName)) database.createObjectStore(storeName);
           }
@@ -83,16 +91,29 @@ export class VaultStore {
   }
 
   private async load(): Promise<void> {
-    const tx = reading(this.db, ['heads', 'backups', 'staging', 'chunks']);
-    const [headKeys, headValues, backupValues, stagingValues, chunkKeys] = await guard('load the store', () =>
+    const tx = reading(this.db, ['heads', 'points', 'backups', 'staging', 'chunks', 'meta']);
+    const [headKeys, headValues, pointValues, backupValues, stagingValues, chunkKeys, policy] = await guard('load the store', () =>
       Promise.all([
         tx.objectStore('heads').getAllKeys(),
         tx.objectStore('heads').getAll(),
+        tx.objectStore('points').getAll(),
         tx.objectStore('backups').getAll(),
         tx.objectStore('staging').getAll(),
         tx.objectStore('chunks').getAllKeys(),
+        tx.objectStore('meta').get(HISTORY_META_KEY),
       ]),
     );
+    // Consecutive points name mostly the same keys: one string per key, not one per point (an
+    // hour of saves every second of a 10 MB database would otherwise hold ~70 MB of key copies).
+    const keys = new Map<string, string>();
+    const shared = (key: string): string => {
+      const known = keys.get(key);
+      if (known !== undefined) return known;
+      keys.set(key, key);
+      return key;
+    };
+    for (const point of pointValues) this.catalog.setPoint(point.at, { ...point, manifest: { ...point.manifest, chunks: point.manifest.chunks.map(shared) } });
+    this.history.loaded(policy);
     headKeys.forEach((key, i) => {
       const head = headValues[i];
       if (head) this.catalog.setHead(key, head);
@@ -116,6 +137,21 @@ export class VaultStore {
   /** Every backup, newest first. */
   listBackups(): BackupRecord[] {
     return this.catalog.listBackups();
+  }
+
+  /** Every point of the live database's history, oldest first (the current head is not one). */
+  listPoints(): PointRecord[] {
+    return this.catalog.listPoints();
+  }
+
+  /** The history policy last committed; null when history is off. */
+  get historyPolicy(): HistoryPolicy | null {
+    return this.history.policy;
+  }
+
+  /** Stored bytes only history holds (chunks nothing else names, and the point records). @throws STORAGE. */
+  historyBytes(): Promise<number> {
+    return this.writes.run(() => this.history.bytes());
   }
 
   stagingRecords(): StagingRecord[] {
@@ -244,19 +280,22 @@ export class VaultStore {
     if (kept.length > 0 && !options.keepHeld) {
       throw new PagevaultError(ErrorCode.BUSY, `Backup ${kept[0]} is in use by a job or a download; try again when it has finished.`, { backupId: kept[0]! });
     }
-    const change: Change = kept.length === 0 ? changeAsked : { ...changeAsked, backups: new Map([...changeAsked.backups!].filter(([id]) => !kept.includes(id))) };
+    const unkept: Change = kept.length === 0 ? changeAsked : { ...changeAsked, backups: new Map([...changeAsked.backups!].filter(([id]) => !kept.includes(id))) };
+    // The replaced head becomes a point, and thinning removes points, in this same transaction.
+    const change = await this.history.plan(unkept, options);
     const fresh = await freshChunks(change, this.refs, options.supply);
     if (options.signal?.aborted) throw new PagevaultError(ErrorCode.CANCELLED, 'The job was cancelled before its result was committed.', {});
     const freshKeys = new Set(fresh.map((c) => c.key));
     const doomed = this.refs.unreferencedAfter(referenceDelta(change, this.catalog, this.refs), freshKeys);
     const doomedSet = new Set(doomed);
-    const writesRecords = (change.heads?.size ?? 0) + (change.backups?.size ?? 0) + (change.jobs?.length ?? 0) + (change.meta?.size ?? 0) + (change.releaseStaging?.length ?? 0);
+    const writesRecords = (change.heads?.size ?? 0) + (change.points?.size ?? 0) + (change.backups?.size ?? 0) + (change.jobs?.length ?? 0) + (change.meta?.size ?? 0) + (change.releaseStaging?.length ?? 0);
     if (writesRecords > 0 || fresh.length > 0 || doomed.length > 0) {
       await this.write(ALL_STORES, async (tx) => {
         const chunks = tx.objectStore('chunks');
         for (const chunk of fresh) if (!doomedSet.has(chunk.key)) issue(chunks.put({ codec: chunk.codec, size: chunk.size, data: chunk.data }, chunk.key));
         for (const key of doomed) if (!freshKeys.has(key)) issue(chunks.delete(key));
         for (const [name, head] of change.heads ?? []) issue(head ? tx.objectStore('heads').put(head, name) : tx.objectStore('heads').delete(name));
+        for (const [at, point] of change.points ?? []) issue(point ? tx.objectStore('points').put(point, at) : tx.objectStore('points').delete(at));
         for (const [id, backup] of change.backups ?? []) issue(backup ? tx.objectStore('backups').put(backup, id) : tx.objectStore('backups').delete(id));
         for (const job of change.jobs ?? []) issue(tx.objectStore('jobs').put(job, job.jobId));
         for (const [key, value] of change.meta ?? []) issue(tx.objectStore('meta').put(value, key));
@@ -268,10 +307,12 @@ export class VaultStore {
     const written = fresh.filter((c) => !doomedSet.has(c.key));
     this.refs.stored(written.map((c) => c.key));
     for (const [name, head] of change.heads ?? []) this.catalog.setHead(name, head);
+    for (const [at, point] of change.points ?? []) this.catalog.setPoint(at, point);
     for (const [id, backup] of change.backups ?? []) this.catalog.setBackup(id, backup);
     for (const jobId of change.releaseStaging ?? []) this.catalog.setStaging(jobId, null);
     for (const holdId of change.releaseHolds ?? []) this.refs.releaseHold(holdId);
     this.refs.deleted(doomed);
+    this.history.committed(change, written, doomed);
     return { written: written.length, bytesWritten: byteLength(written), deleted: doomed.length, kept };
   }
 
@@ -282,12 +323,16 @@ export class VaultStore {
    * the catalog too: a drop is refused (BUSY) and a retention sweep leaves it (a queued or running
    * restore, verification or upload relies on it). Holds live in memory only (a crash ends the
    * reader too; `collectGarbage` at the next open removes what they kept).
-   * @throws NOT_FOUND when the backup is gone by the time the hold is taken.
+   * A history point (`{ at }`: a point, or the live head when it was saved at `at`) is held the
+   * same way (its chunks stay even if thinning removes it meanwhile); `inUse` does not apply to it.
+   * @throws NOT_FOUND when the backup (or point) is gone by the time the hold is taken.
    */
-  async hold(backupId: string, options: { inUse?: boolean } = {}): Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> {
-    const inUse = options.inUse === true;
+  async hold(target: string | { readonly at: number }, options: { inUse?: boolean } = {}): Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> {
+    const backupId = typeof target === 'string' ? target : LIVE_HEAD;
+    const inUse = options.inUse === true && typeof target === 'string';
     const taken = await this.writes.run(async () => {
-      const manifest = backupId === LIVE_HEAD ? this.catalog.head(LIVE_HEAD)?.manifest : this.catalog.backup(backupId)?.manifest;
+      const manifest = typeof target !== 'string' ? this.pointManifest(target.at) : backupId === LIVE_HEAD ? this.catalog.head(LIVE_HEAD)?.manifest : this.catalog.backup(backupId)?.manifest;
+      if (!manifest && typeof target !== 'string') throw new PagevaultError(ErrorCode.NOT_FOUND, `No history point at ${new Date(target.at).toISOString()}.`, { at: target.at });
       if (!manifest) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
       if (inUse) this.heldBackups.set(backupId, (this.heldBackups.get(backupId) ?? 0) + 1);
       return { manifest, holdId: this.refs.hold(manifest.chunks) };
@@ -315,6 +360,11 @@ export class VaultStore {
       }
     };
     return { manifest: taken.manifest, release };
+  }
+
+  private pointManifest(at: number): Manifest | undefined {
+    const head = this.catalog.head(LIVE_HEAD);
+    return head?.savedAt === at ? head.manifest : this.catalog.point(at)?.manifest;
   }
 
   /** True while an `inUse` hold (a restore, verification or upload relying on it) keeps backup `backupId`. */

@@ -1,0 +1,115 @@
+/**
+ * The live database's history, as the store's commit path sees it: each commit that replaces the
+ * live head keeps the replaced head as a point, and the same commit removes the points that the
+ * window, the tiers and the byte budget leave out (./history-plan.ts). Runs inside the store's
+ * lock, so the points it adds and removes are part of the commit's one transaction, and the
+ * chunks a removed point alone named are deleted by that transaction.
+ *
+ * Invariants:
+ * - The policy in memory is the one last committed to meta (`HISTORY_META_KEY`); absent means off,
+ *   and a commit that turns history off removes every point.
+ * - `sizes` caches stored chunk sizes (bytes of compressed data): learnt when a chunk is written
+ *   or, for the budget, read once; a deleted chunk is forgotten.
+ */
+import type { StoredChunk } from '../../src/format/codec';
+import type { Catalog } from './catalog';
+import type { ChunkRefs } from './chunk-refs';
+import { referenceDelta, type Change, type CommitOptions } from './commit-plan';
+import { historyOnlyKeys, isPolicy, overBudget, thinned } from './history-plan';
+import { HISTORY_META_KEY, LIVE_HEAD, type HistoryPolicy, type Manifest, type PointRecord } from './schema';
+
+export class HistoryKeeper {
+  private current: HistoryPolicy | null = null;
+  private readonly sizes = new Map<string, number>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly refs: ChunkRefs,
+    /** Stored sizes of `keys` (0 for a key not stored). */
+    private readonly readSizes: (keys: readonly string[]) => Promise<number[]>,
+  ) {}
+
+  /** The policy last committed; null when history is off. */
+  get policy(): HistoryPolicy | null {
+    return this.current;
+  }
+
+  /** Sets the policy read at open. */
+  loaded(stored: unknown): void {
+    this.current = isPolicy(stored) ? stored : null;
+  }
+
+  /**
+   * `change` completed with the history it implies: the replaced live head as a point, and the
+   * points to remove at the commit's time. Inside the store's lock.
+   * @throws STORAGE when the sizes the budget needs cannot be read.
+   */
+  async plan(change: Change, options: CommitOptions): Promise<Change> {
+    const setsPolicy = change.meta?.has(HISTORY_META_KEY) === true;
+    const asked = setsPolicy ? change.meta!.get(HISTORY_META_KEY) : this.current;
+    const policy = isPolicy(asked) ? asked : null;
+    const points = new Map<number, PointRecord | null>(change.points ?? []);
+    if (!policy) {
+      if (setsPolicy) for (const point of this.catalog.listPoints()) points.set(point.at, null);
+      return points.size > 0 ? { ...change, points } : change;
+    }
+    const next = change.heads?.get(LIVE_HEAD);
+    const replaced = this.catalog.head(LIVE_HEAD);
+    if (next && replaced && !sameChunks(next.manifest, replaced.manifest)) {
+      points.set(replaced.savedAt, { at: replaced.savedAt, manifest: replaced.manifest });
+    }
+    const now = next?.savedAt ?? options.now;
+    if (now === undefined) return points.size > 0 ? { ...change, points } : change;
+
+    const byAt = new Map(this.catalog.listPoints().map((p) => [p.at, p] as const));
+    for (const [at, point] of points) {
+      if (point) byAt.set(at, point);
+      else byAt.delete(at);
+    }
+    const candidates = [...byAt.values()].sort((a, b) => a.at - b.at);
+    const removed = thinned(candidates, now, policy.keepMs);
+    const remaining = candidates.filter((p) => !removed.has(p.at));
+    if (policy.maxBytes !== undefined) {
+      const delta = referenceDelta({ ...change, points: new Map() }, this.catalog, this.refs);
+      const heldElsewhere = (key: string) => this.refs.count(key) + (delta.get(key) ?? 0) - this.catalog.pointUsesOf(key) > 0;
+      this.learn(change.chunks ?? []);
+      await this.ensureSizes(historyOnlyKeys(remaining, heldElsewhere));
+      for (const at of overBudget(remaining, policy.maxBytes, { heldElsewhere, size: (key) => this.sizes.get(key) ?? 0 }).removed) removed.add(at);
+    }
+    for (const at of removed) {
+      if (this.catalog.point(at)) points.set(at, null);
+      else points.delete(at);
+    }
+    return points.size > 0 ? { ...change, points } : change;
+  }
+
+  /** After `change` committed: the policy it set, the sizes of the chunks it wrote, the ones it deleted. */
+  committed(change: Change, written: readonly StoredChunk[], deleted: readonly string[]): void {
+    if (change.meta?.has(HISTORY_META_KEY)) this.loaded(change.meta.get(HISTORY_META_KEY));
+    this.learn(written);
+    for (const key of deleted) this.sizes.delete(key);
+  }
+
+  /** Stored bytes that only history holds: chunks no head, backup, staging record or hold names, plus the point records. @throws STORAGE. */
+  async bytes(): Promise<number> {
+    const points = this.catalog.listPoints();
+    const heldElsewhere = (key: string) => this.refs.count(key) - this.catalog.pointUsesOf(key) > 0;
+    await this.ensureSizes(historyOnlyKeys(points, heldElsewhere));
+    return overBudget(points, undefined, { heldElsewhere, size: (key) => this.sizes.get(key) ?? 0 }).bytes;
+  }
+
+  private learn(chunks: readonly StoredChunk[]): void {
+    for (const chunk of chunks) this.sizes.set(chunk.key, chunk.data.byteLength);
+  }
+
+  private async ensureSizes(keys: Iterable<string>): Promise<void> {
+    const missing = [...keys].filter((key) => !this.sizes.has(key));
+    if (missing.length === 0) return;
+    const sizes = await this.readSizes(missing);
+    for (const [i, key] of missing.entries()) this.sizes.set(key, sizes[i] ?? 0);
+  }
+}
+
+function sameChunks(a: Manifest, b: Manifest): boolean {
+  return a.sizeBytes === b.sizeBytes && a.chunks.length === b.chunks.length && a.chunks.every((key, i) => key === b.chunks[i]);
+}

@@ -1,0 +1,175 @@
+/**
+ * A worker that does not own the vault forwards each call to the owner and waits for its answer.
+ *
+ * Invariants (README "Several tabs"):
+ * - Every call is answered exactly once: by the owner's reply, or rejected with `INTERRUPTED`
+ *   (retryable) when the owner it was sent to ended before replying (another owner announced itself,
+ *   or this worker took the lock itself), or with `CLOSED` when this vault closes.
+ * - A call the owner refused without running it (`retry`), or made while no owner is known, waits
+ *   for the next owner: it is never run twice and never dropped.
+ */
+import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
+import type { Progress, Result } from '../../src/protocol';
+import type { CallOptions, Channel, ForwardedVerb, WireMessage } from './wire';
+
+interface Pending {
+  readonly verb: ForwardedVerb;
+  readonly args: readonly unknown[];
+  readonly options: CallOptions;
+  readonly resolve: (result: Result<unknown>) => void;
+  /** The owner the call was sent to; undefined while it waits for one. */
+  sentTo: string | undefined;
+}
+
+/** Runs a call in this worker (once it owns the vault). */
+export type LocalRunner = (verb: ForwardedVerb, args: readonly unknown[], options: CallOptions, onProgress?: (progress: Progress) => void) => Promise<Result<unknown>>;
+
+/**
+ * Verbs that change nothing: one the dead owner may have run is simply asked again of the next
+ * owner instead of rejected (`query` is not among them: its SQL may write).
+ */
+const READS: ReadonlySet<ForwardedVerb> = new Set([
+  'info',
+  'storage',
+  'download',
+  'backupStatus',
+  'backupWait',
+  'backupList',
+  'backupHistory',
+  'backupDownload',
+  'backupInspect',
+  'retentionGet',
+  'scheduleList',
+  'historyList',
+  'remoteList',
+]);
+
+const failure = (code: ErrorCode, message: string): Result<never> => ({ ok: false, error: errorToWire(new PagevaultError(code, message, {})) });
+
+export class Follower {
+  private owner: string | undefined;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Progress listeners of backups started from this tab, by call id (kept after the reply: the job goes on). */
+  private readonly progress = new Map<number, (progress: Progress) => void>();
+  private readonly ownerWaiters = new Set<(owner: { id: string; exclusive: boolean }) => void>();
+
+  constructor(
+    private readonly channel: Channel,
+    private readonly self: string,
+  ) {}
+
+  /** The owner known now, if any. */
+  get ownerId(): string | undefined {
+    return this.owner;
+  }
+
+  /** Asks who owns the vault; resolves with the first owner that says so. */
+  findOwner(): Promise<{ id: string; exclusive: boolean }> {
+    const found = new Promise<{ id: string; exclusive: boolean }>((resolve) => this.ownerWaiters.add(resolve));
+    this.channel.postMessage({ t: 'who', from: this.self });
+    return found;
+  }
+
+  /** Forwards one call to the owner (or holds it until there is one). */
+  call(verb: ForwardedVerb, args: readonly unknown[], options: CallOptions, onProgress?: (progress: Progress) => void): Promise<Result<unknown>> {
+    const id = this.nextId++;
+    if (onProgress) this.progress.set(id, onProgress);
+    return new Promise((resolve) => {
+      const entry: Pending = { verb, args, options, resolve, sentTo: undefined };
+      this.pending.set(id, entry);
+      this.send(id, entry);
+    });
+  }
+
+  /** Handles a message of the channel; returns true when it was one for this follower. */
+  handle(message: WireMessage): boolean {
+    switch (message.t) {
+      case 'owner':
+        if (message.from === this.self) return false;
+        // An exclusive owner serves no one else: calls wait for the next owner that shares.
+        this.ownerChanged(message.exclusive ? undefined : message.from);
+        for (const waiter of this.ownerWaiters) waiter({ id: message.from, exclusive: message.exclusive });
+        this.ownerWaiters.clear();
+        return true;
+      case 'gone':
+        if (message.from === this.owner) this.ownerChanged(undefined);
+        return true;
+      case 'reply': {
+        if (message.to !== this.self) return false;
+        const entry = this.pending.get(message.id);
+        if (!entry) return true; // already rejected as INTERRUPTED: the owner answered too late
+        this.pending.delete(message.id);
+        if (entry.verb !== 'backupCreate' || !message.result.ok) this.progress.delete(message.id);
+        entry.resolve(message.result);
+        return true;
+      }
+      case 'retry': {
+        if (message.to !== this.self) return false;
+        const entry = this.pending.get(message.id);
+        if (entry && entry.sentTo === this.owner) {
+          entry.sentTo = undefined;
+          // The owner that refused it is closing: the call waits for the next one.
+          if (this.owner !== undefined) this.owner = undefined;
+        }
+        return true;
+      }
+      case 'progress': {
+        if (message.to !== this.self) return false;
+        const listener = this.progress.get(message.id);
+        if (listener) Promise.resolve(listener(message.progress)).catch(() => this.progress.delete(message.id));
+        if (message.progress.phase === 'done') this.progress.delete(message.id);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * This worker took the lock: the previous owner is gone. Calls it did not answer are rejected
+   * with INTERRUPTED; calls never sent run in `run`, the new owner's local runner.
+   */
+  takeOver(run: LocalRunner): void {
+    this.ownerChanged(undefined);
+    // What is left was never run, or only reads: run it here.
+    const waiting = [...this.pending.entries()];
+    this.pending.clear();
+    for (const [id, entry] of waiting) {
+      const onProgress = this.progress.get(id);
+      void run(entry.verb, entry.args, entry.options, onProgress).then(entry.resolve);
+    }
+    this.progress.clear();
+  }
+
+  /** Rejects everything still waiting with CLOSED (this tab's vault closed), or with `result`. */
+  close(result: Result<never> = failure(ErrorCode.CLOSED, 'The vault was closed before the owner tab answered.')): void {
+    for (const entry of this.pending.values()) entry.resolve(result);
+    this.pending.clear();
+    this.progress.clear();
+    this.ownerWaiters.clear();
+  }
+
+  private ownerChanged(owner: string | undefined): void {
+    this.owner = owner;
+    for (const [id, entry] of this.pending) {
+      if (entry.sentTo !== undefined && entry.sentTo !== owner && READS.has(entry.verb)) {
+        entry.sentTo = undefined;
+        if (owner !== undefined) this.send(id, entry);
+      } else if (entry.sentTo !== undefined && entry.sentTo !== owner) {
+        // Sent to an owner that ended before answering: it may or may not have run.
+        this.pending.delete(id);
+        this.progress.delete(id);
+        entry.resolve(
+          failure(ErrorCode.INTERRUPTED, `The tab that owned the vault ended before it answered (${entry.verb}); check what it did, then retry.`),
+        );
+      } else if (entry.sentTo === undefined && owner !== undefined) this.send(id, entry);
+    }
+  }
+
+  private send(id: number, entry: Pending): void {
+    if (this.owner === undefined) return;
+    entry.sentTo = this.owner;
+    this.channel.postMessage({ t: 'call', from: this.self, to: this.owner, id, verb: entry.verb, args: entry.args, options: entry.options });
+  }
+}
