@@ -28,6 +28,8 @@ import type {
   RemoteRetentionOptions,
   RemoteSigner,
   HttpRemoteOptions,
+  RestoreLatestOptions,
+  RestoreLatestResult,
   RemoteRetentionResult,
   RestoreOptions,
   RestoreResult,
@@ -159,9 +161,11 @@ export interface RemoteClient {
   /**
    * Restores the newest state of this vault on the remote (its continuous head or newest backup;
    * else the newest of any vault there): the one call for a new device or after `STORAGE_LOST`.
+   * With `ifEmpty`, only when the live database has no tables (`restored: false` otherwise), so an
+   * app can call it at every start.
    * @throws NOT_FOUND (nothing on the remote), INTEGRITY, CORRUPT, REMOTE_DENIED, REMOTE_UNAVAILABLE
    */
-  restoreLatest(name: string, options?: { into?: string }): Promise<RestoreResult & { backupId: string }>;
+  restoreLatest(name: string, options?: RestoreLatestOptions): Promise<RestoreLatestResult>;
 }
 
 /** An open database. Every method rejects with a `PagevaultError`. */

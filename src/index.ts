@@ -42,6 +42,8 @@ export type {
   RemoteSigner,
   RetryOptions,
   S3RemoteOptions,
+  RestoreLatestOptions,
+  RestoreLatestResult,
   RestoreOptions,
   RestoreResult,
   RetentionDecision,

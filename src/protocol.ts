@@ -508,6 +508,20 @@ export interface RemoteRetentionResult extends RetentionResult {
   readonly chunksMarked: number;
 }
 
+export interface RestoreLatestOptions {
+  /** Restore into another vault name instead of the current one. */
+  readonly into?: string;
+  /** Only when the live database has no tables (a new device, a wiped vault): safe to call at every start. */
+  readonly ifEmpty?: boolean;
+}
+
+/** What `vault.remote.restoreLatest` did: `restored: false` when `ifEmpty` found data (nothing changed). */
+export interface RestoreLatestResult extends RestoreResult {
+  readonly restored: boolean;
+  /** The backup (or continuous head) restored. */
+  readonly backupId?: string;
+}
+
 /** What `vault.remote.add` resolves with. */
 export interface RemoteInfo {
   readonly name: string;
@@ -599,7 +613,7 @@ export interface RemoteApi {
   remotePull(name: string, backupId: string, onProgress?: ProgressListener): Promise<Result<BackupInfo>>;
   remoteDrop(name: string, backupId: string): Promise<Result<void>>;
   remoteApplyRetention(name: string, policy: RetentionPolicy | undefined, options: RemoteRetentionOptions): Promise<Result<RemoteRetentionResult>>;
-  remoteRestoreLatest(name: string, options: { into?: string }): Promise<Result<RestoreResult & { backupId: string }>>;
+  remoteRestoreLatest(name: string, options: RestoreLatestOptions): Promise<Result<RestoreLatestResult>>;
 }
 
 /** Everything the worker serves. */

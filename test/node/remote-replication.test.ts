@@ -128,7 +128,11 @@ describe('a vault whose storage was cleared', () => {
     expect(await settle(call(again.open({ name: 'rr-lost' }, () => true)))).toMatchObject({ ok: false, code: 'STORAGE_LOST' });
     const fresh = await vaultWith('rr-lost', 0, await openService('rr-lost'));
     await call(fresh.remoteAdd('offsite', s3At('lost/')));
-    await call(fresh.remoteRestoreLatest('offsite', {}));
+    expect(await call(fresh.remoteRestoreLatest('offsite', { ifEmpty: true }))).toMatchObject({ restored: true });
     expect(await liveSummary(fresh)).toBe(summary);
+    // Called again at the next start, it leaves a vault with data alone.
+    await addRows(fresh, 5, 9);
+    expect(await call(fresh.remoteRestoreLatest('offsite', { ifEmpty: true }))).toEqual({ restored: false });
+    expect(await liveSummary(fresh)).toContain('9:5');
   });
 });
