@@ -127,6 +127,7 @@ describe('pagevault remote (S3)', () => {
       ['remote', 'extract', `s3://${S3_BUCKET}/plain/`, '-o', path('x.sqlite')],
       ['remote', 'extract', `s3://${S3_BUCKET}/plain/`, 'bk-new'],
       ['remote', 'push', `s3://${S3_BUCKET}/plain/`],
+      ['remote list', `s3://${S3_BUCKET}/plain/`],
       ['remote', 'list', `s3://${S3_BUCKET}/plain/`, '--note', 'x'],
     ]) {
       const r = await cli(KEYS, ...argv, '--json');
