@@ -8,7 +8,7 @@ import { contentDigest, fillMegabytes, fillRows, open, rejectsWith, uniqueName }
 
 const s3 = inject('s3');
 const client = new AwsClient({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, service: 's3', region: 'us-east-1', retries: 0 });
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 5000 } as const;
+const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
 const opened: Vault[] = [];
 afterEach(async () => {
   await control('set');
@@ -115,7 +115,7 @@ describe('remote replication to S3 (real browser, real S3 protocol server)', () 
     const prefix = `${uniqueName('flaky')}/`;
     const a = await vault('remote-flaky');
     await fillMegabytes(a, 2);
-    await a.remote.add('offsite', s3Remote(prefix, { endpoint: s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 5000 } }));
+    await a.remote.add('offsite', s3Remote(prefix, { endpoint: s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 20_000 } }));
     await backupOf(a);
     await control('set?failNext=5&status=500&match=^PUT');
     await a.remote.push('offsite');

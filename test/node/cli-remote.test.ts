@@ -46,7 +46,7 @@ beforeAll(async () => {
   await pushImage(store('enc/'), image2, { backupId: 'bk-enc', createdAt: 1_700_000_200_000 }, 'hunter2 hunter2');
   await writeFile(path('pass.txt'), 'hunter2 hunter2\n');
   await writeFile(path('wrong.txt'), 'not it\n');
-}, 120_000);
+}, 120_000); // three pushes and a PBKDF2 run: seconds on a loaded machine
 afterAll(async () => {
   await s3.close();
   await rm(dir, { recursive: true, force: true });

@@ -123,6 +123,27 @@ describe('history: every IndexedDB operation failed or crashed in turn', () => {
   }
 });
 
+describe('history yields to the live database', () => {
+  it('a save refused for quota drops the oldest half of the points and is saved', async () => {
+    const { name, clock, service } = await prepare(CASES[0]!);
+    const kept = await call(service.historyList({}));
+    expect(kept.length).toBeGreaterThan(2);
+    faults.arm({ at: 1, effect: 'fail', kinds: ['commit'], error: 'QuotaExceededError' });
+    const saved = await settle(addBlob(service, clock));
+    faults.disarm();
+    expect(faults.fired).toBe(true);
+    expect(saved).toEqual({ ok: true });
+    const after = (await call(service.historyList({}))).map((p) => p.at);
+    // The oldest half went; the rest, the state just replaced and the new one stay.
+    expect(after).toEqual([...kept.slice(Math.ceil((kept.length - 1) / 2)).map((p) => p.at), clock.now()]);
+    await service.close();
+    expect(orphanChunks(await readDisk(name))).toEqual([]);
+    const again = await openAt(name, clock);
+    expect(await call(again.query('SELECT count(*) AS n FROM b'))).toEqual([{ n: 4 }]);
+    await again.close();
+  });
+});
+
 afterAll(() => {
   console.log(`history crash points: ${points}`);
 });

@@ -17,7 +17,8 @@ afterAll(async () => {
   await s3.close();
 });
 
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 3000 } as const;
+// Short backoff; a timeout long enough for a loaded machine.
+const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
 const remoteAt = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
   ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
 
@@ -131,7 +132,7 @@ describe('remote faults', () => {
 
   it('5xx answers are retried; a slow push is cancelled', async () => {
     const a = await vaultWith('rp-flaky', 6000);
-    await call(a.remoteAdd('offsite', remoteAt('flaky/', { endpoint: s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 3000 } })));
+    await call(a.remoteAdd('offsite', remoteAt('flaky/', { endpoint: s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 20_000 } })));
     await backup(a);
     s3.faults.failNext = 6;
     s3.faults.status = 503;

@@ -25,7 +25,8 @@ afterAll(async () => {
   await http.close();
 });
 
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 3000 } as const;
+// Short backoff; a timeout long enough for a loaded machine.
+const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
 const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
   ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
 

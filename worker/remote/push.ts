@@ -23,8 +23,8 @@ import { checkId } from '../validate';
 import { forEachLimited } from './parallel';
 import { remoteEntry, type RemoteEntry } from './registry';
 
-/** Chunks read from IndexedDB per transaction while sending. */
-const READ_BATCH = 32;
+/** Chunks read and sent at once (more than the store's parallel requests, so one is always queued). */
+const SEND_LANES = 8;
 
 /** The remote manifest of a local backup (or head). */
 export function remoteManifest(vault: VaultContext, info: Omit<BackupInfo, 'storedBytes'>, manifest: Manifest, kind: RemoteManifest['kind']): RemoteManifest {
@@ -80,20 +80,17 @@ export async function sendManifest(
   missing.sort((a, b) => a - b);
   let bytesSent = 0;
   let objectsSent = 0;
-  const send = async (indexes: readonly number[]) => {
-    for (let start = 0; start < indexes.length; start += READ_BATCH) {
-      signal.throwIfAborted();
-      const batch = indexes.slice(start, start + READ_BATCH);
-      const chunks = await vault.store.getChunks(batch.map((i) => keys[i]!));
-      await forEachLimited(chunks, 8, async (chunk, j) => {
-        const sent = await repo.putChunk(sendableForm(chunk), signal);
-        entry.inventory.add(names[batch[j]!]!);
-        bytesSent += sent.bytes;
-        objectsSent++;
-        report?.(objectsSent, indexes.length, sent.bytes);
-      }, signal);
-    }
-  };
+  // Lanes take the next chunk as soon as their last PUT ended (no batch waits for its slowest
+  // request); the store's limiter caps requests in flight.
+  const send = (indexes: readonly number[]) =>
+    forEachLimited(indexes, SEND_LANES, async (index) => {
+      const chunk = await vault.store.getChunk(keys[index]!);
+      const sent = await repo.putChunk(sendableForm(chunk), signal);
+      entry.inventory.add(names[index]!);
+      bytesSent += sent.bytes;
+      objectsSent++;
+      report?.(objectsSent, indexes.length, sent.bytes);
+    }, signal);
   await send(missing);
   // Reused chunks a collection mark names are written again: their new modification time keeps them.
   const sentNow = new Set(missing);

@@ -83,6 +83,13 @@ export class HistoryKeeper {
     return points.size > 0 ? { ...change, points } : change;
   }
 
+  /** Removal of the oldest half of the points (at least one); null when there are none. */
+  oldestHalf(): Map<number, null> | null {
+    const points = this.catalog.listPoints();
+    if (points.length === 0) return null;
+    return new Map(points.slice(0, Math.ceil(points.length / 2)).map((p) => [p.at, null] as const));
+  }
+
   /** After `change` committed: the policy it set, the sizes of the chunks it wrote, the ones it deleted. */
   committed(change: Change, written: readonly StoredChunk[], deleted: readonly string[]): void {
     if (change.meta?.has(HISTORY_META_KEY)) this.loaded(change.meta.get(HISTORY_META_KEY));

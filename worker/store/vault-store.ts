@@ -270,7 +270,19 @@ export class VaultStore {
    *   QUOTA_EXCEEDED, STORAGE.
    */
   async commit(change: Change, options: CommitOptions = {}): Promise<{ written: number; bytesWritten: number; deleted: number; kept: string[] }> {
-    return this.writes.run(() => this.commitNow(change, options));
+    return this.writes.run(async () => {
+      for (;;) {
+        try {
+          return await this.commitNow(change, options);
+        } catch (error) {
+          // History yields to the live database: a save refused for quota drops the oldest half of
+          // the points (one transaction of its own) and tries again, until it fits or none is left.
+          const shed = error instanceof PagevaultError && error.code === ErrorCode.QUOTA_EXCEEDED && change.heads?.has(LIVE_HEAD) ? this.history.oldestHalf() : null;
+          if (!shed) throw error;
+          await this.commitNow({ points: shed }, {});
+        }
+      }
+    });
   }
 
   private async commitNow(changeAsked: Change, options: CommitOptions): Promise<{ written: number; bytesWritten: number; deleted: number; kept: string[] }> {
