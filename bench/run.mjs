@@ -106,7 +106,7 @@ const origin = server.resolvedUrls.local[0].replace(/\/$/, '');
 const { CHROMIUM_ARGS } = await server.ssrLoadModule('/vite.config.ts');
 const format = await server.ssrLoadModule('/src/format/index.ts');
 const marker = `--pagevault-bench=${process.pid}`;
-const s3 = await startRemote(server);
+const s3 = await startRemote();
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, marker] });
 const results = { mode: args.quick ? 'quick' : args.full ? 'full' : 'default', runs, seed, date: new Date().toISOString(), machine: machine(), passes: [] };
 let exitCode = 0;

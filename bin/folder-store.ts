@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { ErrorCode, PagevaultError } from '../src/errors';
-import type { RemoteObjectInfo, RemoteStore } from '../src/remote/store';
+import type { RemoteObjectInfo, RemoteStore } from '../src/remote/index';
 
 const missing = (error: unknown) => ['ENOENT', 'ENOTDIR'].includes((error as NodeJS.ErrnoException | undefined)?.code ?? '');
 

@@ -94,7 +94,8 @@ function parseArgs(argv: readonly string[]): Args {
     sub = name as RemoteCommand;
     command = `remote ${sub}`;
   }
-  if (command === undefined || !(command in ALLOWED)) usage(command === undefined ? 'No command given.' : `Unknown command "${command}".`);
+  // Two-word commands are reached only through `remote` (never one argument with a space in it).
+  if (command === undefined || !(command in ALLOWED) || (sub === undefined && command.includes(' '))) usage(command === undefined ? 'No command given.' : `Unknown command "${command}".`);
   const allowed = ALLOWED[command!]!;
   const positional: string[] = [];
   const values: Record<string, string> = {};

@@ -5,8 +5,7 @@
  * users can read in the process list).
  */
 import { ErrorCode, PagevaultError } from '../src/errors';
-import { s3Store } from '../src/remote/s3';
-import type { RemoteStore } from '../src/remote/store';
+import { s3Store, type RemoteStore } from '../src/remote/index';
 import { folderStore } from './folder-store';
 
 /** What the command line and the environment say about the remote. */

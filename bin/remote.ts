@@ -10,9 +10,7 @@
  * - extract writes through a temporary file that becomes the output only after every check passed.
  */
 import { ErrorCode, PagevaultError, isPagevaultError } from '../src/errors';
-import type { RemoteChunkRef, RemoteManifest } from '../src/format/remote-layout';
-import { chunkRefs, RemotePath } from '../src/format/remote-layout';
-import { RemoteRepository } from '../src/remote/repository';
+import { chunkRefs, RemotePath, RemoteRepository, type RemoteChunkRef, type RemoteManifest } from '../src/remote/index';
 import { sha256HexInPlace } from './hash';
 import { writeOutput } from './output-file';
 import { openTargetStore, REMOTE_PARALLEL, type RemoteTarget } from './remote-target';

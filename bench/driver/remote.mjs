@@ -1,7 +1,14 @@
 // Remote replication in the bench (issue 16): the S3 server the page pushes to, and the rows.
-// The server is the tests' own (test/support/s3-server.ts: @20minutes/s3rver on 127.0.0.1, SigV4
-// checked, CORS for every origin), loaded through Vite's SSR loader like the format layer.
+// The server is @20minutes/s3rver on 127.0.0.1 (SigV4 checked, CORS for every origin), in a child
+// process (bench/driver/s3rver-child.mjs says why).
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
+const BUCKET = 'pagevault-bench';
+// s3rver's built-in account.
+const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const MB = 1024 * 1024;
 const ms = (value) => (value === undefined ? 'n/a' : `${value >= 100 ? Math.round(value) : value.toFixed(1)} ms`);
 const fmtBytes = (bytes) => (bytes >= MB ? `${(bytes / MB).toFixed(2)} MB` : `${(bytes / 1024).toFixed(1)} KiB`);
@@ -9,15 +16,23 @@ const pct = (value) => `${(value * 100).toFixed(2)}%`;
 const rate = (bytes, millis) => `${(bytes / MB / (millis / 1000)).toFixed(1)} MB/s`;
 
 /** Starts the S3 server; `options(pass, name)` gives the page step its argument for one pass. */
-export async function startRemote(server) {
-  const s3 = await server.ssrLoadModule('/test/support/s3-server.ts');
-  const running = await s3.startS3Server();
+export async function startRemote() {
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', join(dirname(fileURLToPath(import.meta.url)), 's3rver-child.mjs'), BUCKET], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const first = await new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench: the S3 server exited (${code}) before listening`)));
+  });
+  const endpoint = `http://127.0.0.1:${JSON.parse(first).port}`;
   return {
-    close: () => running.close(),
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
     options: (pass, name) => ({
-      endpoint: running.endpoint,
-      bucket: s3.S3_BUCKET,
-      ...s3.S3_CREDENTIALS,
+      endpoint,
+      bucket: BUCKET,
+      ...CREDENTIALS,
       prefix: `${name}/`,
       appendBackupId: pass.incremental?.append?.backupId,
       updateBackupId: pass.incremental?.update?.backupId,

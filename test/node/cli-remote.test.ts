@@ -1,14 +1,16 @@
 // `pagevault remote list|verify|extract` against a real S3 protocol server (s3rver verifies SigV4).
 import 'fake-indexeddb/auto';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../bin/pagevault';
 import { RemoteLayout } from '../../src/format/remote-layout';
 import { s3Store } from '../../src/remote/s3';
+import { bundleCli } from './cli-bundle';
 import { makeDatabase } from './format-fixtures';
 import { pushImage } from '../support/remote-fixture';
 import { S3_BUCKET, S3_CREDENTIALS, startS3Server, type S3Server } from '../support/s3-server';
@@ -125,6 +127,7 @@ describe('pagevault remote (S3)', () => {
       ['remote', 'extract', `s3://${S3_BUCKET}/plain/`, '-o', path('x.sqlite')],
       ['remote', 'extract', `s3://${S3_BUCKET}/plain/`, 'bk-new'],
       ['remote', 'push', `s3://${S3_BUCKET}/plain/`],
+      ['remote list', `s3://${S3_BUCKET}/plain/`],
       ['remote', 'list', `s3://${S3_BUCKET}/plain/`, '--note', 'x'],
     ]) {
       const r = await cli(KEYS, ...argv, '--json');
@@ -175,4 +178,42 @@ describe('pagevault remote (S3)', () => {
       await call(service.close({ force: true })).catch(() => undefined);
     }
   });
+
+  it('an encrypted chunk damaged on the server fails authentication: INTEGRITY, no output', async () => {
+    const keys = await pushImage(store('enc-damaged/'), image1, { backupId: 'bk-x', createdAt: 3 }, 'hunter2 hunter2');
+    // The object names are keyed: find the chunk objects by listing, and flip one byte of one of them.
+    const chunkKeys = (await s3.listKeys('enc-damaged/chunks/')).sort();
+    expect(chunkKeys.length).toBe(new Set(keys).size);
+    const target = chunkKeys[0]!;
+    const bytes = new Uint8Array(await (await s3.client.fetch(s3.objectUrl(target))).arrayBuffer());
+    bytes[20] = bytes[20]! ^ 1;
+    expect((await s3.client.fetch(s3.objectUrl(target), { method: 'PUT', body: bytes })).ok).toBe(true);
+    const url = `s3://${S3_BUCKET}/enc-damaged/`;
+    const pass = ['--passphrase-file', path('pass.txt')];
+    const verified = await remote('verify', url, 'bk-x', ...pass);
+    expect([verified.code, verified.error()]).toEqual([1, 'INTEGRITY']);
+    const out = await remote('extract', url, 'bk-x', '-o', path('enc-damaged.sqlite'), ...pass);
+    expect([out.code, out.error()]).toEqual([1, 'INTEGRITY']);
+    expect(existsSync(path('enc-damaged.sqlite'))).toBe(false);
+  });
+
+  it('the built CLI reads its keys from AWS_* in its environment and exits with the documented codes', async () => {
+    const { bundle, remove } = await bundleCli('remote');
+    const run = (env: Record<string, string>, ...argv: string[]) =>
+      promisify(execFile)(process.execPath, [bundle, 'remote', ...argv, '--json'], { env: { PATH: process.env['PATH'] ?? '', ...env } }).then(
+        ({ stdout }) => ({ code: 0, out: stdout }),
+        (error: { code: number; stdout: string }) => ({ code: error.code, out: error.stdout }),
+      );
+    try {
+      const url = `s3://${S3_BUCKET}/plain/`;
+      const ok = await run({ ...KEYS, AWS_ENDPOINT_URL_S3: s3.endpoint }, 'list', url);
+      expect([ok.code, (JSON.parse(ok.out) as { backups: unknown[] }).backups.length]).toEqual([0, 2]);
+      const denied = await run({ ...KEYS, AWS_SECRET_ACCESS_KEY: 'nope' }, 'list', url, '--endpoint', s3.endpoint);
+      expect([denied.code, JSON.parse(denied.out)]).toEqual([1, { error: expect.objectContaining({ code: 'REMOTE_DENIED' }) }]);
+      const usage = await run(KEYS, 'extract', url, 'bk-new');
+      expect(usage.code).toBe(2);
+    } finally {
+      await remove();
+    }
+  }, 120_000);
 });

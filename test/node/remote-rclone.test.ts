@@ -57,7 +57,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pagevault-rclone-'));
   image = (await makeDatabase(3000, 4096)).export();
   keys = await pushImage(s3Store({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix: 'notes/', credentials: S3_CREDENTIALS }), image, { backupId: 'bk-r', createdAt: 5 });
-});
+}, 120_000);
 afterAll(async () => {
   if (!present) return;
   await s3.close();
