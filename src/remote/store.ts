@@ -96,7 +96,9 @@ export async function send(make: MakeRequest, what: string, options: RetryOption
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const { url, init } = await make();
-      const response = await fetch(url, { ...init, signal: attemptController.signal });
+      // `no-store`: the browser's HTTP cache must never answer for an object (a manifest or the index
+      // replaced since, a chunk damaged since: what is checked is what the store holds now).
+      const response = await fetch(url, { ...init, cache: 'no-store', signal: attemptController.signal });
       status = response.status;
       if (response.ok || status === 404 || (status >= 300 && status < 400)) {
         // The body is read inside the attempt: a connection cut mid-body is retried like any other.
