@@ -96,9 +96,16 @@ export async function send(make: MakeRequest, what: string, options: RetryOption
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       const { url, init } = await make();
-      const response = await fetch(url, { ...init, signal: attemptController.signal });
+      // `no-store`: the browser's HTTP cache must never answer for an object (a manifest or the index
+      // replaced since, a chunk damaged since: what is checked is what the store holds now).
+      const response = await fetch(url, { ...init, cache: 'no-store', signal: attemptController.signal });
       status = response.status;
-      if (response.ok || status === 404 || (status >= 300 && status < 400)) return response;
+      if (response.ok || status === 404 || (status >= 300 && status < 400)) {
+        // The body is read inside the attempt: a connection cut mid-body is retried like any other.
+        const empty = init.method === 'HEAD' || status === 204 || status === 205 || status === 304;
+        const body = empty ? null : await response.arrayBuffer();
+        return new Response(body, { status, headers: response.headers });
+      }
       const body = await response.text().catch(() => '');
       if (status === 401 || status === 403) {
         throw new PagevaultError(ErrorCode.REMOTE_DENIED, `The remote store refused to ${what} (HTTP ${status}): check the credentials, the signature's expiry and the bucket policy.`, { status });

@@ -38,12 +38,12 @@ async function backupOf(v: Vault): Promise<string> {
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
-  const xml = await (await client.fetch(`${s3.endpoint}/${s3.bucket}?list-type=2&prefix=${encodeURIComponent(prefix)}`)).text();
+  const xml = await (await client.fetch(`${s3.endpoint}/${s3.bucket}?list-type=2&prefix=${encodeURIComponent(prefix)}`, { cache: 'no-store' })).text();
   return [...xml.matchAll(/<Key>([^<]*)<\/Key>/g)].map((m) => m[1]!);
 }
 
 async function objectBytes(key: string): Promise<Uint8Array> {
-  return new Uint8Array(await (await client.fetch(`${s3.endpoint}/${s3.bucket}/${key}`)).arrayBuffer());
+  return new Uint8Array(await (await client.fetch(`${s3.endpoint}/${s3.bucket}/${key}`, { cache: 'no-store' })).arrayBuffer());
 }
 
 describe('remote replication to S3 (real browser, real S3 protocol server)', () => {
@@ -166,7 +166,8 @@ describe('remote replication to S3 (real browser, real S3 protocol server)', () 
     for (const key of keys) {
       const bytes = await objectBytes(key);
       bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
-      await client.fetch(`${s3.endpoint}/${s3.bucket}/${key}`, { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer> });
+      const put = await client.fetch(`${s3.endpoint}/${s3.bucket}/${key}`, { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer> });
+      expect(put.status).toBe(200);
     }
     const c = await vault('remote-two-c');
     await fillRows(c, 100);
