@@ -113,9 +113,11 @@ let exitCode = 0;
 
 try {
   let page;
+  // One context for every page load: a page loaded again after a crash must see the same IndexedDB.
+  const context = await browser.newContext();
   /** Loads the bench page (again, after its renderer crashed). */
   const loadPage = async () => {
-    page = await browser.newPage();
+    page = await context.newPage();
     page.on('pageerror', (error) => log(`page error: ${error.message}`));
     page.on('console', (message) => message.type() === 'error' && log(`console: ${message.text()}`));
     await page.goto(`${origin}/bench/harness/index.html`);
