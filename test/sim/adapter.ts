@@ -3,7 +3,7 @@
  * serving one vault through the public wire methods of worker/service.ts. A renamed wire method
  * is a one-line change here.
  */
-import type { BackupInfo, JobRecord, Result, RetentionPolicy, Row } from '../../src/protocol';
+import type { BackupInfo, JobRecord, OpenOptions, Result, RetentionPolicy, Row } from '../../src/protocol';
 import { createService, type Service } from '../../worker/service';
 import type { SimScheduler } from './scheduler';
 
@@ -38,7 +38,8 @@ export class SimWorker {
     this.service = sched.enter(epoch, () => createService());
   }
 
-  private call<T>(body: (s: Service) => Promise<Result<T>>): Promise<Outcome<T>> {
+  /** Any wire method (test/sim/*-ops.ts call the verbs they add through this). */
+  call<T>(body: (s: Service) => Promise<Result<T>>): Promise<Outcome<T>> {
     return this.sched.enter(this.epoch, () =>
       body(this.service).then(
         (r): Outcome<T> => (r.ok ? { ok: true, value: r.value } : { ok: false, code: r.error.code }),
@@ -47,8 +48,8 @@ export class SimWorker {
     );
   }
 
-  open(name: string, autosaveMs: number) {
-    return this.call((s) => s.open({ name, autosaveMs }));
+  open(name: string, autosaveMs: number, history?: OpenOptions['history']) {
+    return this.call((s) => s.open({ name, autosaveMs, ...(history === undefined ? {} : { history }) }));
   }
   exec(sql: string, params?: (string | number)[]) {
     return this.call((s) => s.exec(sql, params));

@@ -65,6 +65,8 @@ export async function checkDisk(c: Checker): Promise<void> {
   const owners: [string, readonly string[]][] = [
     ...[...disk.heads].map(([name, h]): [string, readonly string[]] => [`head ${name}`, h.manifest.chunks]),
     ...[...disk.backups].map(([id, b]): [string, readonly string[]] => [`backup ${id}`, b.manifest.chunks]),
+    // History points (issue 18) are restorable states: their chunks must be there too.
+    ...[...disk.points].map(([at, p]): [string, readonly string[]] => [`point ${at}`, p.manifest.chunks]),
   ];
   for (const [owner, keys] of owners) {
     const gone = keys.filter((k) => !present.has(k));

@@ -10,13 +10,15 @@ import { checkBackups, checkDisk, checkLive, readLive, type Checker } from './in
 import { Model, isRow, type DbState } from './model';
 import { SimScheduler, SimStall } from './scheduler';
 import { Workload } from './workload';
+import { HistoryOps } from './history-ops';
+import { RemoteOps } from './remote-ops';
 import { stopSandbox, type SqlEngine } from '../../worker/engine';
 import { VaultStore } from '../../worker/store/vault-store';
 import { closeDatabases } from './databases';
 import type { SqlJsStatic } from 'sql.js';
 
 /** Codes a call may answer in a healthy vault under this workload (anything else is a finding). */
-const EXPECTED = new Set(['SQLITE', 'BUSY', 'NOT_FOUND', 'INVALID_ARGUMENT', 'CANCELLED', 'INTERRUPTED', 'CLOSED', 'LOCKED', 'INVALID_BACKUP']);
+const EXPECTED = new Set(['SQLITE', 'BUSY', 'NOT_FOUND', 'INVALID_ARGUMENT', 'CANCELLED', 'INTERRUPTED', 'CLOSED', 'LOCKED', 'INVALID_BACKUP', 'REMOTE_UNAVAILABLE', 'REMOTE_DENIED']);
 const AUTOSAVE_MS = [0, 50, 250, 3_600_000] as const;
 /** The driver's own reads of IndexedDB run as this epoch (never killed). */
 export const DRIVER_EPOCH = 0;
@@ -71,6 +73,9 @@ export class World implements Checker {
   readonly files: { backupId: string; format: string; bytes: Uint8Array }[] = [];
   private readonly faults = installFaults();
   private readonly workload = new Workload(this);
+  /** Time travel (./history-ops.ts) and, for some seeds, a remote (./remote-ops.ts). */
+  readonly history: HistoryOps;
+  readonly remote: RemoteOps | undefined;
 
   constructor(
     readonly seed: number,
@@ -81,6 +86,8 @@ export class World implements Checker {
   ) {
     this.sched = new SimScheduler(seed);
     this.name = `sim-${seed}-${++runs}`;
+    this.history = new HistoryOps(this);
+    this.remote = this.chance(0.5) ? new RemoteOps(this) : undefined;
   }
 
   log(line: string): void {
@@ -158,8 +165,12 @@ export class World implements Checker {
         if (this.closing === 'ok' || this.closing === 'failed') await this.reopenAfterClose();
         if (this.afterKill) await this.reopenAfterKill();
         this.runDeferred(this.step);
-        this.workload.act();
+        this.history.poll();
+        this.act();
+        this.history.poll();
         await this.sched.run(Math.floor(this.sched.choice() ** 2 * 60));
+        await this.history.drain();
+        await this.remote?.check();
         if (this.step % 25 === 0) await this.checkpoint();
       }
       if (!this.failure || this.options.census) await this.finish();
@@ -174,6 +185,14 @@ export class World implements Checker {
     return { seed: this.seed, steps: Math.min(this.step, steps), tasks: this.sched.steps, traceHash: this.sched.traceHash, failure: this.failure, findings: this.findings };
   }
 
+  /** One step's calls: mostly the core workload, some history, some remote. */
+  private act(): void {
+    const r = this.sched.choice();
+    if (r < 0.08) this.history.act();
+    else if (this.remote && r < 0.16) this.remote.act();
+    else this.workload.act();
+  }
+
   /** Ends every worker of the run and deletes its databases (fake-indexeddb keeps them in memory). */
   private async cleanUp(): Promise<void> {
     this.sched.enter(DRIVER_EPOCH, () => this.faults.kill({ reads: true }));
@@ -182,7 +201,7 @@ export class World implements Checker {
       this.sched.kill(e);
       closeDatabases(e);
     }
-    for (const name of [this.name, `${this.name}-into`]) {
+    for (const name of [this.name, `${this.name}-into`, this.history.intoName, `${this.name}-from`]) {
       await this.sched.settle(this.sched.enter(DRIVER_EPOCH, () => VaultStore.destroy(name))).catch(() => undefined);
     }
   }
@@ -199,8 +218,9 @@ export class World implements Checker {
     this.worker = new SimWorker(this.sched, ++this.epoch);
     const autosave = this.pick(AUTOSAVE_MS)!;
     this.log(`open epoch ${this.epoch} autosave ${autosave}`);
-    const opened = await this.settle(this.worker.open(this.name, autosave), 'open');
+    const opened = await this.settle(this.worker.open(this.name, autosave, this.history.option), 'open');
     if (!opened.ok) this.fatal('reopens', `open answered ${opened.code}`);
+    this.remote?.opened();
   }
 
   /** Issues the deferred calls due by `step` (all with Infinity) whose worker is the current one. */
@@ -244,6 +264,8 @@ export class World implements Checker {
     const m = this.model;
     const epoch = this.worker.epoch;
     this.log(`KILL epoch ${epoch}`);
+    this.history.killed();
+    this.remote?.killed(epoch);
     this.sched.enter(DRIVER_EPOCH, () => this.faults.kill({ reads: true }));
     // The dead worker's sandbox dies with it: what it was running or had queued is abandoned.
     stopSandbox(this.engine);
@@ -301,6 +323,9 @@ export class World implements Checker {
     if (this.findings.length > before) this.adopt(live);
     await checkDisk(this);
     await checkBackups(this, full);
+    await this.history.drain();
+    await this.history.check();
+    await this.remote?.check(true);
   }
 
   /** After a reopen the vault holds what it holds: the model starts from it. */

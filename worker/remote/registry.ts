@@ -34,6 +34,8 @@ export interface RemoteEntry {
 }
 
 const registries = new WeakMap<VaultContext, Map<string, RemoteEntry>>();
+/** Vaults whose remotes were closed: an add still reading its remote's config must not register (and start timers) after that. */
+const closedVaults = new WeakSet<VaultContext>();
 
 function registry(vault: VaultContext): Map<string, RemoteEntry> {
   const map = registries.get(vault) ?? new Map<string, RemoteEntry>();
@@ -63,13 +65,14 @@ function storeFor(options: RemoteOptions): RemoteStore {
 /**
  * Adds (or replaces) remote `name` for this open; reads the remote's config, so a wrong
  * passphrase or bad credentials surface here.
- * @throws INVALID_ARGUMENT, WRONG_PASSPHRASE, PASSPHRASE_REQUIRED, NOT_ENCRYPTED, REMOTE_DENIED, REMOTE_UNAVAILABLE.
+ * @throws INVALID_ARGUMENT, WRONG_PASSPHRASE, PASSPHRASE_REQUIRED, NOT_ENCRYPTED, REMOTE_DENIED, REMOTE_UNAVAILABLE, CLOSED (the vault closed meanwhile).
  */
 export async function addRemote(vault: VaultContext, nameValue: unknown, options: RemoteOptions): Promise<{ entry: RemoteEntry; info: RemoteInfo }> {
   const name = checkId(nameValue, 'name');
   const store = storeFor(options);
   const continuousMs = optionalInteger(options.continuousMs, 'continuousMs', 0, 3_600_000);
   const repo = await RemoteRepository.open(store, options.passphrase);
+  if (closedVaults.has(vault)) throw new PagevaultError(ErrorCode.CLOSED, 'The vault closed while the remote was being added: open it again and add the remote.', {});
   removeRemote(vault, name);
   const entry: RemoteEntry = { name, store, repo, inventory: new Set(), continuousMs, lock: new Mutex(), pushes: new Set() };
   registry(vault).set(name, entry);
@@ -93,5 +96,6 @@ export function remoteEntry(vault: VaultContext, nameValue: unknown): RemoteEntr
 
 /** Stops every remote's continuous replication and forgets them (the vault is closing). */
 export function closeRemotes(vault: VaultContext): void {
+  closedVaults.add(vault);
   for (const name of [...registry(vault).keys()]) removeRemote(vault, name);
 }

@@ -58,8 +58,11 @@ export class HistoryKeeper {
     if (next && replaced && !sameChunks(next.manifest, replaced.manifest)) {
       points.set(replaced.savedAt, { at: replaced.savedAt, manifest: replaced.manifest });
     }
+    // Without a time (a drop, a retention sweep, a hold released) nothing is thinned, but the byte
+    // budget still applies: chunks a removed backup or a released reader shared with points become
+    // history's alone, and the budget holds after every commit, not only after saves.
     const now = next?.savedAt ?? options.now;
-    if (now === undefined) return points.size > 0 ? { ...change, points } : change;
+    if (now === undefined && policy.maxBytes === undefined) return points.size > 0 ? { ...change, points } : change;
 
     const byAt = new Map(this.catalog.listPoints().map((p) => [p.at, p] as const));
     for (const [at, point] of points) {
@@ -67,7 +70,7 @@ export class HistoryKeeper {
       else byAt.delete(at);
     }
     const candidates = [...byAt.values()].sort((a, b) => a.at - b.at);
-    const removed = thinned(candidates, now, policy.keepMs);
+    const removed = now === undefined ? new Set<number>() : thinned(candidates, now, policy.keepMs);
     const remaining = candidates.filter((p) => !removed.has(p.at));
     if (policy.maxBytes !== undefined) {
       const delta = referenceDelta({ ...change, points: new Map() }, this.catalog, this.refs);
