@@ -38,8 +38,6 @@ class Member implements Channel {
 
 export class SimChannels {
   private readonly members: Member[] = [];
-  /** Messages posted, by type (what the run exercised). */
-  readonly posted = new Map<string, number>();
 
   constructor(private readonly sched: SimScheduler) {}
 
@@ -56,7 +54,6 @@ export class SimChannels {
   }
 
   broadcast(from: Member, message: WireMessage): void {
-    this.posted.set(message.t, (this.posted.get(message.t) ?? 0) + 1);
     for (const to of this.members) {
       if (to === from || to.name !== from.name || to.closed) continue;
       const queue = from.outbox.get(to) ?? [];

@@ -23,6 +23,7 @@ import { TabsWorkload } from './tabs-workload';
 import type { Failure, SimReport } from './world';
 import { DRIVER_EPOCH } from './world';
 import type { SqlJsStatic } from 'sql.js';
+import type { Result } from '../../src/protocol';
 
 /** Codes a call may answer under this workload (anything else is a finding). */
 const EXPECTED = new Set(['BUSY', 'NOT_FOUND', 'CANCELLED', 'INTERRUPTED', 'CLOSED']);
@@ -51,8 +52,6 @@ export class TabsWorld implements ServiceWatch {
   private readonly faults = installFaults();
   private readonly workload: TabsWorkload;
   opSeq = 0;
-  /** Calls answered, by outcome (what the run exercised). */
-  readonly answers = new Map<string, number>();
 
   constructor(
     readonly seed: number,
@@ -132,14 +131,13 @@ export class TabsWorld implements ServiceWatch {
   }
 
   /** Issues a call of `tab` without awaiting it; `done` sees its outcome unless the tab died first. */
-  issue<T>(tab: SimTab, label: string, call: (api: SimTab['api']) => Promise<import('../../src/protocol').Result<T>>, done: (o: Outcome<T>) => void = () => undefined, expected: ReadonlySet<string> = EXPECTED): void {
+  issue<T>(tab: SimTab, label: string, call: (api: SimTab['api']) => Promise<Result<T>>, done: (o: Outcome<T>) => void = () => undefined, expected: ReadonlySet<string> = EXPECTED): void {
     const epoch = tab.epoch;
     const id = ++this.opSeq;
     this.log(`#${id} ${tab.label} ${label}`);
     const tracked = tab.call(call).then((o) => {
       if (this.dead.has(epoch)) return;
       const code = o.ok ? 'ok' : o.code.split(' ')[0]!;
-      this.answers.set(code, (this.answers.get(code) ?? 0) + 1);
       this.log(`#${id} ${tab.label} ${label} -> ${o.ok ? 'ok' : o.code}`);
       if (this.failure) return;
       try {
