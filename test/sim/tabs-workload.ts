@@ -25,6 +25,9 @@ export class TabsWorkload {
     if (!tab) return;
     const owner = open.find((t) => t.epoch === w.owner);
     const followers = open.filter((t) => t.epoch !== w.owner);
+    // A crash may come at any moment, also while its tab opens, hands over or closes.
+    const anyOwner = w.live().find((t) => t.epoch === w.owner);
+    const anyFollower = w.pick(w.live().filter((t) => t.epoch !== w.owner));
     const r = w.sched.choice() * 100;
     if (r < 45) this.insert(tab);
     else if (r < 55) w.issue(tab, 'flush', (api) => api.flush());
@@ -35,10 +38,9 @@ export class TabsWorkload {
       if (id) w.issue(tab, `cancel ${id}`, (api) => api.backupCancel(id));
     } else if (r < 73) w.issue(tab, 'list', (api) => api.backupList());
     else if (r < 80) {
-      if (owner) w.kill(owner);
+      if (anyOwner) w.kill(anyOwner);
     } else if (r < 84) {
-      const f = w.pick(followers);
-      if (f) w.kill(f);
+      if (anyFollower) w.kill(anyFollower);
     } else if (r < 90) {
       if (owner) w.closeTab(owner);
     } else if (r < 94) {
