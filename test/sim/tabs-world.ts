@@ -141,7 +141,10 @@ export class TabsWorld implements ServiceWatch {
       this.log(`#${id} ${tab.label} ${label} -> ${o.ok ? 'ok' : o.code}`);
       if (this.failure) return;
       try {
-        if (!o.ok && !expected.has(code)) this.fail(`call-error:${code}`, `${tab.label} ${label} answered ${o.code}`);
+        // The fault injector aborts every transaction at an owner's kill, also the last reads of a
+        // worker whose close() already resolved (a wait it still answers): a harness artefact.
+        const harness = code === 'STORAGE' && tab.state === 'closed';
+        if (!o.ok && !expected.has(code) && !harness) this.fail(`call-error:${code}`, `${tab.label} ${label} answered ${o.code}`);
         done(o);
       } catch (error) {
         if (!(error instanceof Found)) throw error;
