@@ -122,7 +122,12 @@ export class SimRemote implements RemoteStore {
         else this.pending--;
       };
       if (!landing) {
-        this.sched.enter(DRIVER_EPOCH, () => setTimeout(() => (run(), answer()), delay));
+        this.sched.enter(DRIVER_EPOCH, () =>
+          setTimeout(() => {
+            run();
+            answer();
+          }, delay),
+        );
         return;
       }
       // A write lands half-way (even when the worker that sent it dies meanwhile), then its answer travels back.
