@@ -31,6 +31,8 @@ export const RemotePath = {
   backups: 'backups/',
   heads: 'heads/',
   marks: 'marks/',
+  /** Lease objects: `x-<id>` while a sweep deletes chunks, `s-<id>` while a push relies on them (REMOTE.md "Collection"). */
+  locks: 'locks/',
 } as const;
 
 /** Largest manifest, mark or index object accepted (a 2 GiB image has 32,768 chunks: ~4 MiB of JSON). */
