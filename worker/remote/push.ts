@@ -22,7 +22,7 @@ import type { RemoteRepository } from '../../src/remote/repository';
 import type { VaultContext } from '../jobs/context';
 import type { JobContext } from '../jobs/runner';
 import type { Manifest } from '../store/schema';
-import { checkId } from '../validate';
+import { checkKeyId } from '../validate';
 import { forEachLimited } from './parallel';
 import { remoteEntry, type RemoteEntry } from './registry';
 
@@ -142,7 +142,7 @@ async function sendUnderLease(
  */
 export async function pushBackup(vault: VaultContext, name: unknown, options: PushOptions = {}, onProgress?: ProgressListener): Promise<PushResult> {
   const entry = remoteEntry(vault, name);
-  const backupId = options.backupId === undefined ? vault.store.listBackups()[0]?.info.backupId : checkId(options.backupId, 'backupId');
+  const backupId = options.backupId === undefined ? vault.store.listBackups()[0]?.info.backupId : checkKeyId(options.backupId, 'backupId');
   if (backupId === undefined) throw new PagevaultError(ErrorCode.NOT_FOUND, 'There is no backup to push: create one first.', {});
   const { jobId, done } = await vault.enqueueHolding(
     'push',

@@ -10,13 +10,13 @@ import type { RemoteRetentionOptions, RemoteRetentionResult, RetentionPolicy } f
 import { collectChunks, DEFAULT_GRACE_MS } from '../../src/remote/collect';
 import type { VaultContext } from '../jobs/context';
 import { checkPolicy, loadPolicy, planRetention, type RetentionCandidate } from '../jobs/retention';
-import { checkId, optionalBoolean, optionalInteger } from '../validate';
+import { checkKeyId, optionalBoolean, optionalInteger } from '../validate';
 import { remoteEntry } from './registry';
 
 /** Deletes backup `backupId`'s manifest on remote `name` (its chunks go at a later collection). @throws NOT_FOUND, REMOTE_*. */
 export async function dropRemote(vault: VaultContext, name: unknown, backupIdValue: unknown): Promise<void> {
   const entry = remoteEntry(vault, name);
-  const backupId = checkId(backupIdValue, 'backupId');
+  const backupId = checkKeyId(backupIdValue, 'backupId');
   const { done } = await vault.runner.enqueue('remote-retention', { backupId }, async (ctx) => {
     await entry.repo.readManifest(backupId, ctx.signal); // NOT_FOUND when absent
     await entry.repo.dropManifest(backupId, ctx.signal);
