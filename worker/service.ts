@@ -26,7 +26,7 @@ import { LIVE_HEAD } from './store/schema';
 import { checkName, checkParams, checkSql, optionalInteger } from './validate';
 
 /** How long a forced close waits for aborted jobs to end before it lets go of the store regardless. */
-const FORCED_STOP_MS = 2_000;
+const FORCED_STOP_MS = 5_000;
 
 interface OpenVault {
   readonly name: string;
@@ -158,7 +158,9 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     }
     const v = vault;
     if (!v) return Promise.resolve();
-    const forced = new Promise<void>((resolve) => (forceStop = resolve));
+    let stopWaiting = () => {};
+    const forced = new Promise<void>((resolve) => (stopWaiting = resolve));
+    forceStop = stopWaiting;
     const done = (async () => {
       await null; // `closing` is set before anything below runs
       try {
@@ -175,7 +177,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         remote.closeRemotes(v.context);
         // Jobs are aborted and awaited; after a forced close (this one or a later call) a job that
         // has not answered its abort within FORCED_STOP_MS is no longer waited for.
-        if (force) forceStop?.();
+        if (force) stopWaiting();
         await Promise.race([v.context.stop(), forced.then(() => new Promise<void>((resolve) => setTimeout(resolve, FORCED_STOP_MS)))]);
         v.live.stop();
         // A job that ended meanwhile (a table restore) saved its own work; this is a last check.
@@ -189,7 +191,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       }
     })();
     closing = done.finally(() => {
-      forceStop = undefined;
+      if (forceStop === stopWaiting) forceStop = undefined;
       if (vault === undefined) closing = undefined;
     });
     closing.catch(() => undefined);
