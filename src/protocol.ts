@@ -507,6 +507,8 @@ export interface RemoteRetentionOptions {
   /** Wait between marking an unreferenced chunk and deleting it (default 1 hour; 0 only when no other device pushes). */
   readonly graceMs?: number;
   readonly dryRun?: boolean;
+  /** Plan over every vault's backups under the prefix, not only this vault's (default false: a prefix is shared). */
+  readonly allVaults?: boolean;
 }
 
 export interface RemoteRetentionResult extends RetentionResult {

@@ -25,6 +25,9 @@ import { VaultStore } from './store/vault-store';
 import { LIVE_HEAD } from './store/schema';
 import { checkName, checkParams, checkSql, optionalInteger } from './validate';
 
+/** How long a forced close waits for aborted jobs to end before it lets go of the store regardless. */
+const FORCED_STOP_MS = 5_000;
+
 interface OpenVault {
   readonly name: string;
   readonly store: VaultStore;
@@ -73,6 +76,8 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
   let opening: Promise<VaultInfo> | undefined;
   /** Set from the moment close() is called: every later call rejects with CLOSED. */
   let closing: Promise<void> | undefined;
+  /** Set while a close is pending: a later `close({ force: true })` calls it to stop waiting for jobs. */
+  let forceStop: (() => void) | undefined;
   const changeListeners = new Set<(event: ChangeEvent) => void>();
 
   const closed = () => new PagevaultError(ErrorCode.CLOSED, 'The vault is closed (or closing): open it again to use it.', {});
@@ -147,10 +152,17 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
    * and the vault stays open (retry, or download the live database); `force` closes regardless.
    */
   const close = (options: { force?: unknown } = {}): Promise<void> => {
-    if (closing !== undefined) return closing;
+    const force = options?.force === true;
+    if (closing !== undefined) {
+      // A forced close does not wait behind a pending one: it stops waiting for running jobs.
+      if (force) forceStop?.();
+      return closing;
+    }
     const v = vault;
     if (!v) return Promise.resolve();
-    const force = options?.force === true;
+    let stopWaiting = () => {};
+    const forced = new Promise<void>((resolve) => (stopWaiting = resolve));
+    forceStop = stopWaiting;
     const done = (async () => {
       await null; // `closing` is set before anything below runs
       try {
@@ -165,7 +177,10 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       }
       try {
         remote.closeRemotes(v.context);
-        await v.context.stop();
+        // Jobs are aborted and awaited; after a forced close (this one or a later call) a job that
+        // has not answered its abort within FORCED_STOP_MS is no longer waited for.
+        if (force) stopWaiting();
+        await Promise.race([v.context.stop(), forced.then(() => new Promise<void>((resolve) => setTimeout(resolve, FORCED_STOP_MS)))]);
         v.live.stop();
         // A job that ended meanwhile (a table restore) saved its own work; this is a last check.
         if (v.live.isDirty && !v.store.stoppedBy && !force) await v.live.save();
@@ -178,6 +193,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
       }
     })();
     closing = done.finally(() => {
+      if (forceStop === stopWaiting) forceStop = undefined;
       if (vault === undefined) closing = undefined;
     });
     closing.catch(() => undefined);

@@ -35,6 +35,17 @@ export function checkId(value: unknown, what: string): string {
   return value;
 }
 
+/**
+ * An id that may become part of a remote object key (a remote name, a backup id): letters,
+ * digits, `.`, `_`, `-`, and never `..`, so it can name no other object or folder.
+ * @throws INVALID_ARGUMENT.
+ */
+export function checkKeyId(value: unknown, what: string): string {
+  const id = checkId(value, what);
+  if (!/^[A-Za-z0-9._-]+$/.test(id) || id.includes('..')) throw invalid(what, 'letters, digits, ".", "_" and "-" (no "..")', value);
+  return id;
+}
+
 export function optionalInteger(value: unknown, what: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

@@ -31,6 +31,8 @@ export const RemotePath = {
   backups: 'backups/',
   heads: 'heads/',
   marks: 'marks/',
+  /** Lease objects: `x-<id>` while a sweep deletes chunks, `s-<id>` while a push relies on them (REMOTE.md "Collection"). */
+  locks: 'locks/',
 } as const;
 
 /** Largest manifest, mark or index object accepted (a 2 GiB image has 32,768 chunks: ~4 MiB of JSON). */
@@ -206,8 +208,14 @@ export class RemoteLayout {
     return RemotePath.chunks + (await this.keyed('chunk', raw));
   }
 
-  /** `backups/<backupId>` or, encrypted, `backups/<HMAC of the id>`. */
+  /**
+   * `backups/<backupId>` or, encrypted, `backups/<HMAC of the id>`.
+   * @throws INVALID_ARGUMENT when `backupId` could name another object (not `[A-Za-z0-9._-]`, or `..`).
+   */
   async backupName(backupId: string): Promise<string> {
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(backupId) || backupId.includes('..')) {
+      throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The backup id ${JSON.stringify(backupId).slice(0, 140)} cannot name a remote object: use letters, digits, ".", "_" and "-" (no "..").`, { backupId });
+    }
     return RemotePath.backups + (this.keys ? await this.keyed('backup', utf8(backupId)) : backupId);
   }
 

@@ -7,9 +7,11 @@
  * - A chunk is deleted only when a mark named it, at least `graceMs` have passed since the mark,
  *   no manifest names it now, and its modification time is before the mark's (both the store's clock).
  * - A store that cannot list collects nothing (nothing can enumerate its chunks).
+ * - Deletes happen only under an exclusive lease (lock.ts), never while another device's push holds one.
  */
 import { ErrorCode, PagevaultError } from '../errors';
 import { RemotePath } from '../format/remote-layout';
+import { withExclusiveLease } from './lock';
 import type { RemoteRepository } from './repository';
 
 /** Default grace period between marking and sweeping: longer than any push. */
@@ -41,7 +43,7 @@ export async function readMarks(repo: RemoteRepository, signal?: AbortSignal): P
 
 /** Chunk object names every manifest (backups and heads) names now. */
 async function referencedNames(repo: RemoteRepository, signal?: AbortSignal): Promise<Set<string>> {
-  const manifests = [...(await repo.listManifests(signal)), ...(await repo.listManifests(signal, RemotePath.heads))];
+  const manifests = [...(await repo.listManifests(signal, RemotePath.backups, true)), ...(await repo.listManifests(signal, RemotePath.heads, true))];
   const keys = new Set(manifests.flatMap((m) => m.manifest.chunks));
   return new Set(await Promise.all([...keys].map((key) => repo.layout.chunkName(key))));
 }
@@ -50,7 +52,7 @@ async function referencedNames(repo: RemoteRepository, signal?: AbortSignal): Pr
  * One collection pass: sweeps the marks whose grace has passed, then marks what is unreferenced
  * and not yet marked. With `graceMs` 0 the new mark is swept at once (single-device use only).
  * @returns chunks deleted, and chunks marked (waiting for their grace period).
- * @throws REMOTE_DENIED, REMOTE_UNAVAILABLE, CANCELLED.
+ * @throws UNSUPPORTED_VERSION when a manifest cannot be read by this build (nothing is deleted), REMOTE_DENIED, REMOTE_UNAVAILABLE, CANCELLED.
  */
 export async function collectChunks(repo: RemoteRepository, graceMs: number = DEFAULT_GRACE_MS, signal?: AbortSignal): Promise<{ deleted: number; marked: number }> {
   if (!repo.canList) return { deleted: 0, marked: 0 };
@@ -58,6 +60,11 @@ export async function collectChunks(repo: RemoteRepository, graceMs: number = DE
   const sweep = async (now: number) => {
     const marks = (await readMarks(repo, signal)).filter((m) => m.at + graceMs <= now);
     if (marks.length === 0) return;
+    // Under an exclusive lease: a push from another device waits until the deletes end (and then
+    // lists again); while a push holds its lease this pass deletes nothing (the marks stay).
+    await withExclusiveLease(repo, () => sweepMarks(marks), signal);
+  };
+  const sweepMarks = async (marks: Mark[]) => {
     // Listed and read after the marks: a manifest written since is seen.
     const chunks = new Map((await repo.list(RemotePath.chunks, signal)).map((o) => [o.name, o.lastModified ?? Number.POSITIVE_INFINITY]));
     const referenced = await referencedNames(repo, signal);

@@ -91,10 +91,15 @@ export class RemoteRepository {
     return { name, bytes: body.byteLength };
   }
 
-  /** Every readable backup manifest, newest first (damaged or foreign objects are left out). */
-  async listManifests(signal?: AbortSignal, prefix: string = RemotePath.backups): Promise<ListedManifest[]> {
+  /**
+   * Every readable backup manifest, newest first (damaged or foreign objects are left out).
+   * With `forCollection`, a manifest this build cannot read (a newer layout, over a limit) stops
+   * the call instead: the chunks it names are unknown, so nothing may be collected.
+   * @throws UNSUPPORTED_VERSION (`details.collection: 'stopped'`) with `forCollection`; REMOTE_*.
+   */
+  async listManifests(signal?: AbortSignal, prefix: string = RemotePath.backups, forCollection = false): Promise<ListedManifest[]> {
     const names = this.canList ? (await this.list(prefix, signal)).map((o) => o.name) : [...(await this.readIndex(signal))].filter((n) => n.startsWith(prefix));
-    const read = await Promise.all(names.map((name) => this.readManifestAt(name, signal).catch(skipDamaged)));
+    const read = await Promise.all(names.map((name) => this.readManifestAt(name, signal).catch((error: unknown) => (forCollection ? refuseUnreadable(name, error) : skipDamaged(error)))));
     return read.filter((m): m is ListedManifest => m !== undefined).sort((a, b) => b.manifest.createdAt - a.manifest.createdAt);
   }
 
@@ -148,4 +153,16 @@ export class RemoteRepository {
 function skipDamaged(error: unknown): undefined {
   if (error instanceof PagevaultError && [ErrorCode.INTEGRITY, ErrorCode.INVALID_BACKUP, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.LIMIT_EXCEEDED].includes(error.code as never)) return undefined;
   throw error;
+}
+
+/** Collection cannot know what an unreadable (newer, oversized) manifest names: it stops rather than guess. */
+function refuseUnreadable(name: string, error: unknown): undefined {
+  if (error instanceof PagevaultError && (error.code === ErrorCode.UNSUPPORTED_VERSION || error.code === ErrorCode.LIMIT_EXCEEDED)) {
+    throw new PagevaultError(
+      ErrorCode.UNSUPPORTED_VERSION,
+      `Collection stopped: remote manifest ${name} cannot be read by this build (${error.code}), so the chunks it names are unknown. Update pagevault on this device, or collect from a device that can read it.`,
+      { object: name, cause: error.code, collection: 'stopped' },
+    );
+  }
+  return skipDamaged(error);
 }

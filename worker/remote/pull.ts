@@ -20,7 +20,7 @@ import type { VaultContext } from '../jobs/context';
 import { restoreBackup } from '../jobs/restore';
 import type { JobContext } from '../jobs/runner';
 import type { Manifest } from '../store/schema';
-import { checkId, checkName, optionalBoolean } from '../validate';
+import { checkKeyId, checkName, optionalBoolean } from '../validate';
 import { forEachLimited } from './parallel';
 import { remoteEntry } from './registry';
 
@@ -128,7 +128,7 @@ export async function pullBackup(vault: VaultContext, name: unknown, backupIdVal
 
 async function pull(vault: VaultContext, name: unknown, backupIdValue: unknown, full: boolean, onProgress?: ProgressListener, remote?: RemoteManifest): Promise<{ info: BackupInfo; fresh: boolean }> {
   const entry = remoteEntry(vault, name);
-  const backupId = checkId(backupIdValue, 'backupId');
+  const backupId = checkKeyId(backupIdValue, 'backupId');
   const local = vault.store.backup(backupId);
   if (local) return { info: local.info, fresh: false };
   const manifest = remote ?? (await entry.repo.readManifest(backupId)).manifest;
@@ -153,7 +153,7 @@ async function pullAndRestore(vault: VaultContext, name: unknown, options: Resto
 /** `backup.restore({ from })`: pulls the backup, then restores it with every local check (undoable). */
 export async function restoreFromRemote(vault: VaultContext, options: RestoreBackupOptions): Promise<RestoreResult> {
   const { from, ...rest } = options;
-  return pullAndRestore(vault, from, { ...rest, backupId: checkId(options?.backupId, 'backupId') });
+  return pullAndRestore(vault, from, { ...rest, backupId: checkKeyId(options?.backupId, 'backupId') });
 }
 
 /**

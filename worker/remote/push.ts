@@ -5,21 +5,24 @@
  * Invariants:
  * - The backup is held in use from the call until the job ends (`enqueueHolding`): a local drop is
  *   refused and its chunks stay, so every chunk the manifest names is sent or already on the remote.
- * - What the remote has is a fresh LIST at the job's start (a store that cannot list: the local
- *   inventory, then HEAD): a push that starts again after an interruption resends nothing that arrived.
- * - Every reused chunk that a collection mark names is sent again before the manifest (REMOTE.md
- *   "Collection"), so another device's sweep cannot delete it under the new manifest.
+ * - What the remote has is a fresh LIST at the job's start (a store that cannot list: a HEAD of every
+ *   chunk, never the local inventory alone): a push that starts again after an interruption resends
+ *   nothing that arrived, and a chunk lost on the store is sent again.
+ * - On a listing store the push holds a shared lease (src/remote/lock.ts) from its LIST to its
+ *   manifest: no sweep deletes meanwhile. Every reused chunk that a collection mark names is
+ *   also sent again before the manifest (REMOTE.md "Collection").
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import type { RemoteManifest } from '../../src/format/remote-layout';
 import { RemotePath, sendableForm } from '../../src/format/remote-layout';
 import type { BackupInfo, CancelStatus, ProgressListener, PushOptions, PushResult } from '../../src/protocol';
 import { DEFAULT_GRACE_MS, readMarks } from '../../src/remote/collect';
+import { withSharedLease } from '../../src/remote/lock';
 import type { RemoteRepository } from '../../src/remote/repository';
 import type { VaultContext } from '../jobs/context';
 import type { JobContext } from '../jobs/runner';
 import type { Manifest } from '../store/schema';
-import { checkId } from '../validate';
+import { checkKeyId } from '../validate';
 import { forEachLimited } from './parallel';
 import { remoteEntry, type RemoteEntry } from './registry';
 
@@ -62,6 +65,21 @@ export async function sendManifest(
   const started = Date.now();
   entry.repo = await entry.repo.ensureConfig(signal);
   const repo: RemoteRepository = entry.repo;
+  // A listing store may be collected by another device: its sweep never deletes while this lease
+  // is held, and this push waits while one sweeps (then lists afresh, so it resends what went).
+  return repo.canList ? withSharedLease(repo, () => sendUnderLease(vault, entry, repo, manifest, remote, signal, started, report), signal) : sendUnderLease(vault, entry, repo, manifest, remote, signal, started, report);
+}
+
+async function sendUnderLease(
+  vault: VaultContext,
+  entry: RemoteEntry,
+  repo: RemoteRepository,
+  manifest: Manifest,
+  remote: RemoteManifest,
+  signal: AbortSignal,
+  started: number,
+  report?: (sent: number, total: number, bytes: number) => void,
+): Promise<PushResult> {
   const marksAtStart = await readMarks(repo, signal);
   if (repo.canList) {
     // Reconcile the inventory with the remote: what another device's collection deleted is gone from it.
@@ -72,10 +90,17 @@ export async function sendManifest(
   const names = await Promise.all(keys.map((key) => repo.layout.chunkName(key)));
   const missing: number[] = [];
   await forEachLimited(keys, 8, async (_key, i) => {
-    if (entry.inventory.has(names[i]!)) return;
-    // Unsure (a store that cannot list, and this open has not seen it): ask.
-    if (!repo.canList && (await repo.store.head(names[i]!, signal)) !== undefined) entry.inventory.add(names[i]!);
-    else missing.push(i);
+    if (repo.canList) {
+      if (!entry.inventory.has(names[i]!)) missing.push(i);
+      return;
+    }
+    // A store that cannot list: the local inventory may be stale (objects lost or deleted behind
+    // this open), so every reused chunk is asked for; a manifest never names an unchecked chunk.
+    if ((await repo.store.head(names[i]!, signal)) !== undefined) entry.inventory.add(names[i]!);
+    else {
+      entry.inventory.delete(names[i]!);
+      missing.push(i);
+    }
   }, signal);
   missing.sort((a, b) => a - b);
   let bytesSent = 0;
@@ -102,7 +127,10 @@ export async function sendManifest(
   }
   await send(again);
   signal.throwIfAborted();
-  const written = await repo.putManifest(remote, signal);
+  // Past the last abort check: the manifest PUT (and index update) runs under no caller signal,
+  // only its per-attempt timeout and retries, so a cancel now ends as `completed` and never
+  // answers `cancelled` for a backup the remote lists.
+  const written = await repo.putManifest(remote);
   bytesSent += written.bytes;
   report?.(objectsSent, Math.max(objectsSent, 1), written.bytes);
   return { backupId: remote.backupId, bytesSent, objectsSent: objectsSent + 1, objectsSkipped: keys.length - missing.length - again.length };
@@ -114,7 +142,7 @@ export async function sendManifest(
  */
 export async function pushBackup(vault: VaultContext, name: unknown, options: PushOptions = {}, onProgress?: ProgressListener): Promise<PushResult> {
   const entry = remoteEntry(vault, name);
-  const backupId = options.backupId === undefined ? vault.store.listBackups()[0]?.info.backupId : checkId(options.backupId, 'backupId');
+  const backupId = options.backupId === undefined ? vault.store.listBackups()[0]?.info.backupId : checkKeyId(options.backupId, 'backupId');
   if (backupId === undefined) throw new PagevaultError(ErrorCode.NOT_FOUND, 'There is no backup to push: create one first.', {});
   const { jobId, done } = await vault.enqueueHolding(
     'push',

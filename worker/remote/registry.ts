@@ -15,7 +15,7 @@ import { s3Store } from '../../src/remote/s3';
 import type { RemoteStore } from '../../src/remote/store';
 import type { VaultContext } from '../jobs/context';
 import { Mutex } from '../mutex';
-import { checkId, optionalInteger } from '../validate';
+import { checkKeyId, optionalInteger } from '../validate';
 
 export interface RemoteEntry {
   readonly name: string;
@@ -68,7 +68,7 @@ function storeFor(options: RemoteOptions): RemoteStore {
  * @throws INVALID_ARGUMENT, WRONG_PASSPHRASE, PASSPHRASE_REQUIRED, NOT_ENCRYPTED, REMOTE_DENIED, REMOTE_UNAVAILABLE, CLOSED (the vault closed meanwhile).
  */
 export async function addRemote(vault: VaultContext, nameValue: unknown, options: RemoteOptions): Promise<{ entry: RemoteEntry; info: RemoteInfo }> {
-  const name = checkId(nameValue, 'name');
+  const name = checkKeyId(nameValue, 'name');
   const store = storeFor(options);
   const continuousMs = optionalInteger(options.continuousMs, 'continuousMs', 0, 3_600_000);
   const repo = await RemoteRepository.open(store, options.passphrase);
@@ -88,7 +88,7 @@ export function removeRemote(vault: VaultContext, name: string): void {
 
 /** @throws NOT_FOUND when no remote of that name was added in this open. */
 export function remoteEntry(vault: VaultContext, nameValue: unknown): RemoteEntry {
-  const name = checkId(nameValue, 'name');
+  const name = checkKeyId(nameValue, 'name');
   const entry = registry(vault).get(name);
   if (!entry) throw new PagevaultError(ErrorCode.NOT_FOUND, `No remote named "${name}" in this open: add it with vault.remote.add (remotes are kept per open, never stored).`, { remote: name });
   return entry;

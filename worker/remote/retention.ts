@@ -10,13 +10,13 @@ import type { RemoteRetentionOptions, RemoteRetentionResult, RetentionPolicy } f
 import { collectChunks, DEFAULT_GRACE_MS } from '../../src/remote/collect';
 import type { VaultContext } from '../jobs/context';
 import { checkPolicy, loadPolicy, planRetention, type RetentionCandidate } from '../jobs/retention';
-import { checkId, optionalBoolean, optionalInteger } from '../validate';
+import { checkKeyId, optionalBoolean, optionalInteger } from '../validate';
 import { remoteEntry } from './registry';
 
 /** Deletes backup `backupId`'s manifest on remote `name` (its chunks go at a later collection). @throws NOT_FOUND, REMOTE_*. */
 export async function dropRemote(vault: VaultContext, name: unknown, backupIdValue: unknown): Promise<void> {
   const entry = remoteEntry(vault, name);
-  const backupId = checkId(backupIdValue, 'backupId');
+  const backupId = checkKeyId(backupIdValue, 'backupId');
   const { done } = await vault.runner.enqueue('remote-retention', { backupId }, async (ctx) => {
     await entry.repo.readManifest(backupId, ctx.signal); // NOT_FOUND when absent
     await entry.repo.dropManifest(backupId, ctx.signal);
@@ -26,7 +26,7 @@ export async function dropRemote(vault: VaultContext, name: unknown, backupIdVal
 
 /**
  * Applies `policy` (default: the vault's own retention policy) to the backups on remote `name`,
- * then runs one collection pass.
+ * then runs one collection pass. Only this vault's backups are planned over unless `allVaults`.
  * @throws INVALID_ARGUMENT, NOT_FOUND, REMOTE_*.
  */
 export async function applyRemoteRetention(vault: VaultContext, name: unknown, policyValue: RetentionPolicy | undefined, options: RemoteRetentionOptions = {}): Promise<RemoteRetentionResult> {
@@ -34,8 +34,11 @@ export async function applyRemoteRetention(vault: VaultContext, name: unknown, p
   const policy = policyValue === undefined ? await loadPolicy(vault) : checkPolicy(policyValue);
   const graceMs = optionalInteger(options?.graceMs, 'graceMs', 0, 30 * 86_400_000) ?? DEFAULT_GRACE_MS;
   const dryRun = optionalBoolean(options?.dryRun, 'dryRun') === true;
+  const allVaults = optionalBoolean(options?.allVaults, 'allVaults') === true;
   const { done } = await vault.runner.enqueue('remote-retention', {}, async (ctx) => {
-    const listed = await entry.repo.listManifests(ctx.signal);
+    // A prefix is shared by every vault that pushes to it: one vault's policy plans over its own
+    // backups only, unless the caller asks for all of them.
+    const listed = (await entry.repo.listManifests(ctx.signal)).filter(({ manifest: m }) => allVaults || m.vault === vault.name);
     const candidates: RetentionCandidate[] = listed.map(({ manifest: m }) => ({
       backupId: m.backupId,
       createdAt: m.createdAt,
