@@ -52,7 +52,7 @@ function shapeOf(db: Database, name: string): TableShape {
   const sql = String(table[2]);
   if (/^\s*CREATE\s+VIRTUAL\b/i.test(sql)) throw invalid(`Table ${name} is a virtual table; it cannot be copied on its own.`, { table: name });
   const canonical = String(table[1]);
-  const info = db.exec(`PRAGMA table_xinfo(${q(canonical)})`)[0];
+  const info = db.exec(`PRAGMA main.table_xinfo(${q(canonical)})`)[0];
   const nameAt = info?.columns.indexOf('name') ?? -1;
   const hiddenAt = info?.columns.indexOf('hidden') ?? -1;
   // hidden: 0 a plain column, 2 and 3 generated columns (computed, cannot be inserted).
@@ -62,7 +62,7 @@ function shapeOf(db: Database, name: string): TableShape {
   let rowid: string | undefined;
   if (alias) {
     try {
-      db.prepare(`SELECT ${alias} FROM ${q(canonical)} LIMIT 0`).free();
+      db.prepare(`SELECT ${alias} FROM main.${q(canonical)} LIMIT 0`).free();
       rowid = alias;
     } catch {
       rowid = undefined; // WITHOUT ROWID
@@ -75,7 +75,7 @@ function shapeOf(db: Database, name: string): TableShape {
 /** The SELECT that reads a table's rows as SQL literals. */
 function selectQuoted(shape: TableShape, where: string | undefined): string {
   const names = [...(shape.rowid ? [shape.rowid] : []), ...shape.columns.map(q)];
-  return `SELECT ${names.map((n) => `quote(${n})`).join(', ')} FROM ${q(shape.name)}${whereClause(where)}`;
+  return `SELECT ${names.map((n) => `quote(${n})`).join(', ')} FROM main.${q(shape.name)}${whereClause(where)}`;
 }
 
 /** A filter as a WHERE clause, on lines of its own so a trailing `--` comment ends with its line. */
@@ -184,7 +184,7 @@ export class TableCopy {
     const resolved = resolvePlans(source, plans);
     this.shapes = resolved.map((p) => shapeOf(source, p.name));
     this.filters = resolved.map((p) => p.where);
-    this.rowsTotal = resolved.reduce((sum, p) => sum + Number(source.exec(`SELECT count(*) FROM ${q(p.name)}${whereClause(p.where)}`)[0]?.values[0]?.[0] ?? 0), 0);
+    this.rowsTotal = resolved.reduce((sum, p) => sum + Number(source.exec(`SELECT count(*) FROM main.${q(p.name)}${whereClause(p.where)}`)[0]?.values[0]?.[0] ?? 0), 0);
     this.scratch = new sql.Database();
     try {
       const pragma = (name: string) => Number(source.exec(`PRAGMA ${name}`)[0]?.values[0]?.[0] ?? 0);

@@ -278,12 +278,15 @@ export class SqliteConnection {
   }
 }
 
-/** Row counts of every user table of `db` (tables named `sqlite_%` are SQLite's own). */
+/**
+ * Row counts of every user table of `db`'s main database (tables named `sqlite_%` are SQLite's own).
+ * Both queries name `main`: a TEMP table or view of the same name would otherwise shadow the saved one.
+ */
 export function tableCounts(db: Database): TableCount[] {
-  const names = db.exec("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
+  const names = db.exec("SELECT name FROM main.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name");
   return (names[0]?.values ?? []).map(([name]) => {
     const table = String(name);
-    const count = db.exec(`SELECT count(*) FROM ${quoteIdentifier(table)}`)[0]?.values[0]?.[0];
+    const count = db.exec(`SELECT count(*) FROM main.${quoteIdentifier(table)}`)[0]?.values[0]?.[0];
     return { name: table, rows: Number(count ?? 0) };
   });
 }
