@@ -16,7 +16,7 @@ import type { Catalog } from './catalog';
 import type { ChunkRefs } from './chunk-refs';
 import { referenceDelta, type Change, type CommitOptions } from './commit-plan';
 import { historyOnlyKeys, isPolicy, overBudget, thinned } from './history-plan';
-import { HISTORY_META_KEY, LIVE_HEAD, type HistoryPolicy, type Manifest, type PointRecord } from './schema';
+import { HISTORY_META_KEY, LIVE_HEAD, type HistoryPolicy, type PointRecord } from './schema';
 
 export class HistoryKeeper {
   private current: HistoryPolicy | null = null;
@@ -55,7 +55,10 @@ export class HistoryKeeper {
     }
     const next = change.heads?.get(LIVE_HEAD);
     const replaced = this.catalog.head(LIVE_HEAD);
-    if (next && replaced && !sameChunks(next.manifest, replaced.manifest)) {
+    // Kept whenever the head gets a new stamp, even with the same chunks (a restore of the state in
+    // force): the replaced state was in force from its stamp on, and "at T" is the newest stamp at
+    // or before T, so dropping it would hand an older state to every moment in between.
+    if (next && replaced && next.savedAt !== replaced.savedAt) {
       points.set(replaced.savedAt, { at: replaced.savedAt, manifest: replaced.manifest });
     }
     const now = next?.savedAt ?? options.now;
@@ -117,6 +120,3 @@ export class HistoryKeeper {
   }
 }
 
-function sameChunks(a: Manifest, b: Manifest): boolean {
-  return a.sizeBytes === b.sizeBytes && a.chunks.length === b.chunks.length && a.chunks.every((key, i) => key === b.chunks[i]);
-}
