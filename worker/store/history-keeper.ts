@@ -16,7 +16,7 @@ import type { Catalog } from './catalog';
 import type { ChunkRefs } from './chunk-refs';
 import { referenceDelta, type Change, type CommitOptions } from './commit-plan';
 import { historyOnlyKeys, isPolicy, overBudget, thinned } from './history-plan';
-import { HISTORY_META_KEY, LIVE_HEAD, type HistoryPolicy, type PointRecord } from './schema';
+import { HISTORY_META_KEY, LIVE_HEAD, type HistoryPolicy, type Manifest, type PointRecord } from './schema';
 
 export class HistoryKeeper {
   private current: HistoryPolicy | null = null;
@@ -39,12 +39,20 @@ export class HistoryKeeper {
     this.current = isPolicy(stored) ? stored : null;
   }
 
+  /** Learns the chunk sizes a head or point record carries (at open). */
+  knownSizes(record: { readonly manifest: Manifest; readonly chunkBytes?: readonly number[] }): void {
+    const { chunks } = record.manifest;
+    if (record.chunkBytes?.length !== chunks.length) return;
+    for (const [i, key] of chunks.entries()) this.sizes.set(key, record.chunkBytes[i]!);
+  }
+
   /**
    * `change` completed with the history it implies: the replaced live head as a point, and the
    * points to remove at the commit's time. Inside the store's lock.
    * @throws STORAGE when the sizes the budget needs cannot be read.
    */
-  async plan(change: Change, options: CommitOptions): Promise<Change> {
+  async plan(changeAsked: Change, options: CommitOptions): Promise<Change> {
+    const change = this.withSizes(changeAsked);
     const setsPolicy = change.meta?.has(HISTORY_META_KEY) === true;
     const asked = setsPolicy ? change.meta!.get(HISTORY_META_KEY) : this.current;
     const policy = isPolicy(asked) ? asked : null;
@@ -59,10 +67,9 @@ export class HistoryKeeper {
     // force): the replaced state was in force from its stamp on, and "at T" is the newest stamp at
     // or before T, so dropping it would hand an older state to every moment in between.
     if (next && replaced && next.savedAt !== replaced.savedAt) {
-      points.set(replaced.savedAt, { at: replaced.savedAt, manifest: replaced.manifest });
+      points.set(replaced.savedAt, { at: replaced.savedAt, manifest: replaced.manifest, ...(replaced.chunkBytes ? { chunkBytes: replaced.chunkBytes } : {}) });
     }
     const now = next?.savedAt ?? options.now;
-    if (now === undefined) return points.size > 0 ? { ...change, points } : change;
 
     const byAt = new Map(this.catalog.listPoints().map((p) => [p.at, p] as const));
     for (const [at, point] of points) {
@@ -70,12 +77,12 @@ export class HistoryKeeper {
       else byAt.delete(at);
     }
     const candidates = [...byAt.values()].sort((a, b) => a.at - b.at);
-    const removed = thinned(candidates, now, policy.keepMs);
+    // Thinning needs a time; the budget does not, so every commit (a drop too) enforces it.
+    const removed = now === undefined ? new Set<number>() : thinned(candidates, now, policy.keepMs);
     const remaining = candidates.filter((p) => !removed.has(p.at));
-    if (policy.maxBytes !== undefined) {
+    if (policy.maxBytes !== undefined && remaining.length > 0) {
       const delta = referenceDelta({ ...change, points: new Map() }, this.catalog, this.refs);
       const heldElsewhere = (key: string) => this.refs.count(key) + (delta.get(key) ?? 0) - this.catalog.pointUsesOf(key) > 0;
-      this.learn(change.chunks ?? []);
       await this.ensureSizes(historyOnlyKeys(remaining, heldElsewhere));
       for (const at of overBudget(remaining, policy.maxBytes, { heldElsewhere, size: (key) => this.sizes.get(key) ?? 0 }).removed) removed.add(at);
     }
@@ -84,6 +91,19 @@ export class HistoryKeeper {
       else points.delete(at);
     }
     return points.size > 0 ? { ...change, points } : change;
+  }
+
+  /** `change` with the sizes of the chunks it writes learnt, and carried by its heads where all are known. */
+  private withSizes(change: Change): Change {
+    this.learn(change.chunks ?? []);
+    if (!change.heads || !this.current) return change;
+    const heads = new Map(change.heads);
+    for (const [name, head] of heads) {
+      if (!head || head.chunkBytes) continue;
+      const bytes = head.manifest.chunks.map((key) => this.sizes.get(key));
+      if (bytes.every((n) => n !== undefined)) heads.set(name, { ...head, chunkBytes: bytes as number[] });
+    }
+    return { ...change, heads };
   }
 
   /** Removal of the oldest half of the points (at least one); null when there are none. */

@@ -112,11 +112,15 @@ export class VaultStore {
       keys.set(key, key);
       return key;
     };
-    for (const point of pointValues) this.catalog.setPoint(point.at, { ...point, manifest: { ...point.manifest, chunks: point.manifest.chunks.map(shared) } });
+    for (const point of pointValues) {
+      this.catalog.setPoint(point.at, { ...point, manifest: { ...point.manifest, chunks: point.manifest.chunks.map(shared) } });
+      this.history.knownSizes(point);
+    }
     this.history.loaded(policy);
     headKeys.forEach((key, i) => {
       const head = headValues[i];
       if (head) this.catalog.setHead(key, head);
+      if (head) this.history.knownSizes(head);
     });
     for (const backup of backupValues) this.catalog.setBackup(backup.info.backupId, backup);
     for (const record of stagingValues) this.catalog.setStaging(record.jobId, record);
