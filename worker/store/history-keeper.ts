@@ -15,7 +15,7 @@ import type { StoredChunk } from '../../src/format/codec';
 import type { Catalog } from './catalog';
 import type { ChunkRefs } from './chunk-refs';
 import { referenceDelta, type Change, type CommitOptions } from './commit-plan';
-import { historyOnlyKeys, isPolicy, overBudget, thinned } from './history-plan';
+import { historyOnlyKeys, isPolicy, overBudget, rekeyed, thinned } from './history-plan';
 import { HISTORY_META_KEY, LIVE_HEAD, type HistoryPolicy, type Manifest, type PointRecord } from './schema';
 
 export class HistoryKeeper {
@@ -76,9 +76,14 @@ export class HistoryKeeper {
       if (point) byAt.set(at, point);
       else byAt.delete(at);
     }
+    if (next && replaced && next.savedAt < replaced.savedAt) this.moveFuturePoints(byAt, points, next.savedAt);
     const candidates = [...byAt.values()].sort((a, b) => a.at - b.at);
     // Thinning needs a time; the budget does not, so every commit (a drop too) enforces it.
-    const removed = now === undefined ? new Set<number>() : thinned(candidates, now, policy.keepMs);
+    // A stamp more than the window after the state it replaces (a long pause, or a clock that ran
+    // ahead) thins nothing: the next save does. A clock wrong for one save, then corrected
+    // (`stampAfter`), thus never wipes the history; a clock that stays wrong still can.
+    const jumped = next != null && replaced !== undefined && next.savedAt - replaced.savedAt > policy.keepMs;
+    const removed = now === undefined || jumped ? new Set<number>() : thinned(candidates, now, policy.keepMs);
     const remaining = candidates.filter((p) => !removed.has(p.at));
     if (policy.maxBytes !== undefined && remaining.length > 0) {
       const delta = referenceDelta({ ...change, points: new Map() }, this.catalog, this.refs);
@@ -91,6 +96,30 @@ export class HistoryKeeper {
       else points.delete(at);
     }
     return points.size > 0 ? { ...change, points } : change;
+  }
+
+  /**
+   * The clock was corrected back past points it stamped (`stampAfter`): those points move, in
+   * order, to just before `stamp`, in `byAt` (the history after this commit) and `points` (what
+   * the commit writes). They stay restorable, as the newest states before the new head.
+   */
+  private moveFuturePoints(byAt: Map<number, PointRecord>, points: Map<number, PointRecord | null>, stamp: number): void {
+    const sorted = [...byAt.values()].sort((a, b) => a.at - b.at);
+    const future = sorted.filter((p) => p.at >= stamp);
+    const lastBefore = sorted.filter((p) => p.at < stamp).at(-1)?.at;
+    const moves = rekeyed(future, stamp, lastBefore);
+    for (const point of future) {
+      byAt.delete(point.at);
+      if (this.catalog.point(point.at)) points.set(point.at, null);
+      else points.delete(point.at);
+    }
+    for (const point of future) {
+      const at = moves.get(point.at);
+      if (at === undefined) continue;
+      const moved = { ...point, at };
+      byAt.set(at, moved);
+      points.set(at, moved);
+    }
   }
 
   /** `change` with the sizes of the chunks it writes learnt, and carried by its heads where all are known. */
