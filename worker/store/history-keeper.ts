@@ -79,11 +79,7 @@ export class HistoryKeeper {
     if (next && replaced && next.savedAt < replaced.savedAt) this.moveFuturePoints(byAt, points, next.savedAt);
     const candidates = [...byAt.values()].sort((a, b) => a.at - b.at);
     // Thinning needs a time; the budget does not, so every commit (a drop too) enforces it.
-    // A stamp more than the window after the state it replaces (a long pause, or a clock that ran
-    // ahead) thins nothing: the next save does. A clock wrong for one save, then corrected
-    // (`stampAfter`), thus never wipes the history; a clock that stays wrong still can.
-    const jumped = next != null && replaced !== undefined && next.savedAt - replaced.savedAt > policy.keepMs;
-    const removed = now === undefined || jumped ? new Set<number>() : thinned(candidates, now, policy.keepMs);
+    const removed = now === undefined ? new Set<number>() : thinned(candidates, now, policy.keepMs);
     const remaining = candidates.filter((p) => !removed.has(p.at));
     if (policy.maxBytes !== undefined && remaining.length > 0) {
       const delta = referenceDelta({ ...change, points: new Map() }, this.catalog, this.refs);
