@@ -58,10 +58,15 @@ export async function applyHistoryOption(vault: VaultContext, policy: HistoryPol
   await vault.store.commit({ meta: new Map([[HISTORY_META_KEY, policy]]) }, { now: vault.clock.now() });
 }
 
-/** A moment: a valid Date or epoch milliseconds. @throws INVALID_ARGUMENT. */
+/** Largest epoch milliseconds a Date holds (ECMAScript: ±8.64e15). */
+const MAX_DATE_MS = 8.64e15;
+
+/** A moment: a valid Date or epoch milliseconds a Date can hold. @throws INVALID_ARGUMENT. */
 export function checkAt(value: unknown, what = 'at'): number {
   const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalid(`${what} must be a Date or epoch milliseconds (got ${typeof value}).`, what);
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_DATE_MS) {
+    throw invalid(`${what} must be a Date or epoch milliseconds from 0 to ${MAX_DATE_MS} (got ${typeof value === 'number' ? value : typeof value}).`, what);
+  }
   return ms;
 }
 
@@ -86,20 +91,6 @@ export function listHistory(vault: VaultContext, options: HistoryListOptions): H
   return listed;
 }
 
-/** The `at` of the state in force at `moment`. @throws NOT_FOUND when nothing was saved at or before it. */
-function pointAt(vault: VaultContext, moment: number): { at: number; manifest: Manifest } {
-  const head = vault.store.head(LIVE_HEAD);
-  if (head && head.savedAt <= moment) return { at: head.savedAt, manifest: head.manifest };
-  const points = vault.store.listPoints().filter((p) => p.at <= moment);
-  const found = points[points.length - 1];
-  if (!found) {
-    const oldest = vault.store.listPoints()[0]?.at ?? head?.savedAt;
-    const since = oldest === undefined ? 'no history is kept' : `the oldest point is ${new Date(oldest).toISOString()}`;
-    throw new PagevaultError(ErrorCode.NOT_FOUND, `No saved state at or before ${new Date(moment).toISOString()} (${since}).`, { at: moment });
-  }
-  return found;
-}
-
 /** True when a restore asks for a moment rather than a backup. */
 export function isRestoreAt(options: RestoreOptions): options is RestoreAtOptions {
   return typeof options === 'object' && options !== null && 'at' in options;
@@ -113,9 +104,21 @@ export function isRestoreAt(options: RestoreOptions): options is RestoreAtOption
 export async function restoreAtTime(vault: VaultContext, options: RestoreAtOptions): Promise<RestoreResult> {
   const moment = checkAt(options.at);
   if ('backupId' in options || 'tables' in options) throw invalid('restore takes either { backupId, into?, tables? } or { at, into? }.', 'at');
+  // Points live in this browser only: a remote's history is not restorable by time (yet).
+  if ('from' in options) throw invalid('restore({ at }) restores this vault\'s own history; it takes no `from` (restore a remote backup with { backupId, from }).', 'from');
   const into = options.into === undefined ? undefined : checkName(options.into, 'into');
-  const point = pointAt(vault, moment);
-  return restoreChecked(vault, asBackupRecord(point, `at-${new Date(point.at).toISOString()}`), into, undefined, () => vault.store.hold({ at: point.at }));
+  // The hold resolves the moment inside the store's lock; the record is built from what it holds.
+  const held = await heldAt(vault, moment);
+  let handed = false;
+  try {
+    const record = asBackupRecord(held, `at-${new Date(held.at).toISOString()}`);
+    return await restoreChecked(vault, record, into, undefined, async () => {
+      handed = true;
+      return held;
+    });
+  } finally {
+    if (!handed) await held.release();
+  }
 }
 
 /**
@@ -127,10 +130,10 @@ export async function backupAtTime(vault: VaultContext, options: CreateBackupOpt
   const moment = checkAt(options.at);
   if (options.tables !== undefined || options.method !== undefined) throw invalid('A backup of a moment ({ at }) takes no method or tables: it is that moment\'s saved image.', 'at');
   const given = optionalString(options.note, 'note');
-  const point = pointAt(vault, moment);
-  const note = given ?? `The database as it was at ${new Date(point.at).toISOString()}`;
   const backupId = newId('bk');
-  const held = await vault.store.hold({ at: point.at });
+  const held = await heldAt(vault, moment);
+  const point = { at: held.at };
+  const note = given ?? `The database as it was at ${new Date(point.at).toISOString()}`;
   try {
     const { done } = await vault.runner.enqueue(
       'backup',
@@ -161,8 +164,8 @@ export async function backupAtTime(vault: VaultContext, options: CreateBackupOpt
 export async function downloadAtTime(vault: VaultContext, options: LiveDownloadOptions): Promise<{ blob: Blob; filename: string }> {
   const moment = checkAt(options.at);
   const format = oneOf(options.format, 'format', ['sqlite', 'sqlite.gz', 'sql'] as const, 'sqlite');
-  const point = pointAt(vault, moment);
-  const held = await vault.store.hold({ at: point.at });
+  const held = await heldAt(vault, moment);
+  const point = { at: held.at };
   try {
     const image = await readImage(vault.store, held.manifest);
     const stamp = new Date(point.at).toISOString().replaceAll(':', '-').replace(/\.\d+Z$/, 'Z');
@@ -172,6 +175,12 @@ export async function downloadAtTime(vault: VaultContext, options: LiveDownloadO
   } finally {
     await held.release();
   }
+}
+
+/** Holds the state in force at `moment`. @throws NOT_FOUND when nothing was saved at or before it. */
+async function heldAt(vault: VaultContext, moment: number): Promise<{ readonly at: number; readonly manifest: Manifest; readonly release: () => Promise<void> }> {
+  const held = await vault.store.hold({ at: moment });
+  return { ...held, at: held.at ?? moment };
 }
 
 /** A point as the record a restore or a backup takes (`sha256` only once computed over the bytes). */

@@ -16,6 +16,7 @@ import { sha256Hex } from '../../src/format/sha256';
 import { SqliteConnection } from '../engine';
 import { Mutex } from '../mutex';
 import type { VaultStore } from '../store/vault-store';
+import { stampAfter } from '../store/history-plan';
 import { LIVE_HEAD, type Manifest } from '../store/schema';
 import { sharedCompressor } from '../pool/compressor';
 import { compressMissing, readImage } from './chunk-io';
@@ -193,9 +194,9 @@ export class LiveDatabase {
         missing.map((key) => byKey.get(key)!),
         missing,
       );
-    // After the head it replaces (a clock that stepped back included): history points are keyed
-    // by it, so each save's state stays a distinct point.
-    const savedAt = Math.max(this.now(), previousSavedAt(this.store) + 1);
+    // After the head it replaces (a clock that stepped back a little included): history points
+    // are keyed by it, so each save's state stays a distinct point (see stampAfter).
+    const savedAt = stampAfter(this.now(), this.store.head(LIVE_HEAD)?.savedAt);
     const { written, bytesWritten } = await this.store.commit({ chunks: fresh, heads: new Map([[LIVE_HEAD, { manifest, savedAt }]]) }, { supply });
     this.fingerprints = prints;
     this.keys = keys;
@@ -286,10 +287,6 @@ export class LiveDatabase {
       });
     }, delayMs);
   }
-}
-
-function previousSavedAt(store: VaultStore): number {
-  return store.head(LIVE_HEAD)?.savedAt ?? Number.NEGATIVE_INFINITY;
 }
 
 function sameImage(a: Manifest, b: Manifest): boolean {

@@ -13,6 +13,7 @@ import { sha256Hex } from '../../src/format/sha256';
 import type { RestoreBackupOptions, RestoreResult } from '../../src/protocol';
 import { checkImage } from '../engine';
 import { acquireLock } from '../lock';
+import { stampAfter } from '../store/history-plan';
 import { VaultStore } from '../store/vault-store';
 import { LIVE_HEAD, type BackupRecord, type Manifest } from '../store/schema';
 import { checkId, checkName } from '../validate';
@@ -87,7 +88,7 @@ function swapLive(vault: VaultContext, record: BackupRecord, image: Uint8Array, 
       const current = store.head(LIVE_HEAD);
       const previousId = newId('bk');
       // After the replaced head (which becomes a history point keyed by its savedAt).
-      const now = Math.max(vault.clock.now(), (current?.savedAt ?? 0) + 1);
+      const now = stampAfter(vault.clock.now(), current?.savedAt);
       const backups = new Map<string, BackupRecord | null>();
       if (current && current.manifest.sizeBytes > 0) {
         // Hashed over the bytes: the head's keys may have been vouched for by fingerprints (#12.8).
@@ -122,7 +123,7 @@ async function restoreInto(vault: VaultContext, into: string, record: BackupReco
     const chunks: StoredChunk[] = [];
     for (const key of new Set(record.manifest.chunks)) if (!target.hasChunk(key)) chunks.push(await store.getChunk(key));
     const current = target.head(LIVE_HEAD);
-    const now = Math.max(vault.clock.now(), (current?.savedAt ?? 0) + 1);
+    const now = stampAfter(vault.clock.now(), current?.savedAt);
     const backups = new Map<string, BackupRecord | null>();
     let previousBackupId: string | undefined;
     if (current && current.manifest.sizeBytes > 0) {

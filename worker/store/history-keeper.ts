@@ -15,7 +15,7 @@ import type { StoredChunk } from '../../src/format/codec';
 import type { Catalog } from './catalog';
 import type { ChunkRefs } from './chunk-refs';
 import { referenceDelta, type Change, type CommitOptions } from './commit-plan';
-import { historyOnlyKeys, isPolicy, overBudget, thinned } from './history-plan';
+import { historyOnlyKeys, isPolicy, overBudget, rekeyed, thinned } from './history-plan';
 import { HISTORY_META_KEY, LIVE_HEAD, type HistoryPolicy, type Manifest, type PointRecord } from './schema';
 
 export class HistoryKeeper {
@@ -39,12 +39,20 @@ export class HistoryKeeper {
     this.current = isPolicy(stored) ? stored : null;
   }
 
+  /** Learns the chunk sizes a head or point record carries (at open). */
+  knownSizes(record: { readonly manifest: Manifest; readonly chunkBytes?: readonly number[] }): void {
+    const { chunks } = record.manifest;
+    if (record.chunkBytes?.length !== chunks.length) return;
+    for (const [i, key] of chunks.entries()) this.sizes.set(key, record.chunkBytes[i]!);
+  }
+
   /**
    * `change` completed with the history it implies: the replaced live head as a point, and the
    * points to remove at the commit's time. Inside the store's lock.
    * @throws STORAGE when the sizes the budget needs cannot be read.
    */
-  async plan(change: Change, options: CommitOptions): Promise<Change> {
+  async plan(changeAsked: Change, options: CommitOptions): Promise<Change> {
+    const change = this.withSizes(changeAsked);
     const setsPolicy = change.meta?.has(HISTORY_META_KEY) === true;
     const asked = setsPolicy ? change.meta!.get(HISTORY_META_KEY) : this.current;
     const policy = isPolicy(asked) ? asked : null;
@@ -55,8 +63,11 @@ export class HistoryKeeper {
     }
     const next = change.heads?.get(LIVE_HEAD);
     const replaced = this.catalog.head(LIVE_HEAD);
-    if (next && replaced && !sameChunks(next.manifest, replaced.manifest)) {
-      points.set(replaced.savedAt, { at: replaced.savedAt, manifest: replaced.manifest });
+    // Kept whenever the head gets a new stamp, even with the same chunks (a restore of the state in
+    // force): the replaced state was in force from its stamp on, and "at T" is the newest stamp at
+    // or before T, so dropping it would hand an older state to every moment in between.
+    if (next && replaced && next.savedAt !== replaced.savedAt) {
+      points.set(replaced.savedAt, { at: replaced.savedAt, manifest: replaced.manifest, ...(replaced.chunkBytes ? { chunkBytes: replaced.chunkBytes } : {}) });
     }
     // Without a time (a drop, a retention sweep, a hold released) nothing is thinned, but the byte
     // budget still applies: chunks a removed backup or a released reader shared with points become
@@ -69,13 +80,14 @@ export class HistoryKeeper {
       if (point) byAt.set(at, point);
       else byAt.delete(at);
     }
+    if (next && replaced && next.savedAt < replaced.savedAt) this.moveFuturePoints(byAt, points, next.savedAt);
     const candidates = [...byAt.values()].sort((a, b) => a.at - b.at);
+    // Thinning needs a time; the budget does not, so every commit (a drop too) enforces it.
     const removed = now === undefined ? new Set<number>() : thinned(candidates, now, policy.keepMs);
     const remaining = candidates.filter((p) => !removed.has(p.at));
-    if (policy.maxBytes !== undefined) {
+    if (policy.maxBytes !== undefined && remaining.length > 0) {
       const delta = referenceDelta({ ...change, points: new Map() }, this.catalog, this.refs);
       const heldElsewhere = (key: string) => this.refs.count(key) + (delta.get(key) ?? 0) - this.catalog.pointUsesOf(key) > 0;
-      this.learn(change.chunks ?? []);
       await this.ensureSizes(historyOnlyKeys(remaining, heldElsewhere));
       for (const at of overBudget(remaining, policy.maxBytes, { heldElsewhere, size: (key) => this.sizes.get(key) ?? 0 }).removed) removed.add(at);
     }
@@ -84,6 +96,43 @@ export class HistoryKeeper {
       else points.delete(at);
     }
     return points.size > 0 ? { ...change, points } : change;
+  }
+
+  /**
+   * The clock was corrected back past points it stamped (`stampAfter`): those points move, in
+   * order, to just before `stamp`, in `byAt` (the history after this commit) and `points` (what
+   * the commit writes). They stay restorable, as the newest states before the new head.
+   */
+  private moveFuturePoints(byAt: Map<number, PointRecord>, points: Map<number, PointRecord | null>, stamp: number): void {
+    const sorted = [...byAt.values()].sort((a, b) => a.at - b.at);
+    const future = sorted.filter((p) => p.at >= stamp);
+    const lastBefore = sorted.filter((p) => p.at < stamp).at(-1)?.at;
+    const moves = rekeyed(future, stamp, lastBefore);
+    for (const point of future) {
+      byAt.delete(point.at);
+      if (this.catalog.point(point.at)) points.set(point.at, null);
+      else points.delete(point.at);
+    }
+    for (const point of future) {
+      const at = moves.get(point.at);
+      if (at === undefined) continue;
+      const moved = { ...point, at };
+      byAt.set(at, moved);
+      points.set(at, moved);
+    }
+  }
+
+  /** `change` with the sizes of the chunks it writes learnt, and carried by its heads where all are known. */
+  private withSizes(change: Change): Change {
+    this.learn(change.chunks ?? []);
+    if (!change.heads || !this.current) return change;
+    const heads = new Map(change.heads);
+    for (const [name, head] of heads) {
+      if (!head || head.chunkBytes) continue;
+      const bytes = head.manifest.chunks.map((key) => this.sizes.get(key));
+      if (bytes.every((n) => n !== undefined)) heads.set(name, { ...head, chunkBytes: bytes as number[] });
+    }
+    return { ...change, heads };
   }
 
   /** Removal of the oldest half of the points (at least one); null when there are none. */
@@ -120,6 +169,3 @@ export class HistoryKeeper {
   }
 }
 
-function sameChunks(a: Manifest, b: Manifest): boolean {
-  return a.sizeBytes === b.sizeBytes && a.chunks.length === b.chunks.length && a.chunks.every((key, i) => key === b.chunks[i]);
-}

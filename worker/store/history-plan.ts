@@ -18,6 +18,38 @@ export const MEDIUM_MS = 6 * 3_600_000;
 export const MEDIUM_SLOT_MS = 5 * 60_000;
 export const COARSE_SLOT_MS = 3_600_000;
 
+/**
+ * How far behind the last stamp the clock may be and still be taken for a small step back (a
+ * frozen or slewed clock): the stamp is then the last one + 1 ms. Further behind, the clock was
+ * corrected after running ahead, and stamps follow it again (see `stampAfter`).
+ */
+export const CLOCK_STEP_BACK_MS = 60_000;
+
+/**
+ * The stamp (`savedAt`) of a head that replaces one stamped `previous`: the clock, or `previous`
+ * + 1 ms when the clock is at most `CLOCK_STEP_BACK_MS` behind it (stamps stay distinct and in
+ * order). A clock further behind is believed: a device clock that ran ahead (hours, days) and was
+ * corrected must not stamp every later save in the future (the window would never expire them
+ * and a restore "5 minutes ago" would find none); the commit then moves the points stamped at or
+ * after the new stamp to just before it (`HistoryKeeper.plan`).
+ */
+export function stampAfter(clock: number, previous: number | undefined): number {
+  if (previous === undefined || clock > previous) return clock;
+  return previous - clock <= CLOCK_STEP_BACK_MS ? previous + 1 : clock;
+}
+
+/**
+ * Keys for the points stamped at or after `stamp` (a clock corrected back, see `stampAfter`):
+ * moved, in order, to the milliseconds just before `stamp` and after `lastBefore` (the newest
+ * point before it). When fewer milliseconds are free than points, the oldest moved points go.
+ * @returns the moves, old `at` to new `at` (a point absent from the map is removed).
+ */
+export function rekeyed(future: readonly PointRecord[], stamp: number, lastBefore: number | undefined): Map<number, number> {
+  const free = lastBefore === undefined ? future.length : Math.max(0, Math.min(future.length, stamp - 1 - lastBefore));
+  const moved = future.slice(future.length - free);
+  return new Map(moved.map((point, i) => [point.at, stamp - moved.length + i] as const));
+}
+
 /** What a point record costs on disk besides its chunks: its key list (64 hex characters each) and fields. */
 export function pointRecordBytes(point: PointRecord): number {
   return 200 + 66 * point.manifest.chunks.length;

@@ -29,6 +29,12 @@ export interface Manifest {
 export interface HeadRecord {
   readonly manifest: Manifest;
   readonly savedAt: number;
+  /**
+   * Stored (compressed) bytes of each of `manifest.chunks`, when known at the commit: the history
+   * budget's sizes, so that no chunk is read to learn its size after a reopen. Absent in records
+   * of older versions (their sizes are read once, then carried by the next record).
+   */
+  readonly chunkBytes?: readonly number[];
 }
 
 /**
@@ -39,6 +45,8 @@ export interface PointRecord {
   /** When this state was saved (the replaced head's `savedAt`); the state held until the next point. */
   readonly at: number;
   readonly manifest: Manifest;
+  /** As `HeadRecord.chunkBytes`. */
+  readonly chunkBytes?: readonly number[];
 }
 
 /** How long the history of the live database is kept (meta `HISTORY_META_KEY`); absent means off. */

@@ -112,11 +112,15 @@ export class VaultStore {
       keys.set(key, key);
       return key;
     };
-    for (const point of pointValues) this.catalog.setPoint(point.at, { ...point, manifest: { ...point.manifest, chunks: point.manifest.chunks.map(shared) } });
+    for (const point of pointValues) {
+      this.catalog.setPoint(point.at, { ...point, manifest: { ...point.manifest, chunks: point.manifest.chunks.map(shared) } });
+      this.history.knownSizes(point);
+    }
     this.history.loaded(policy);
     headKeys.forEach((key, i) => {
       const head = headValues[i];
       if (head) this.catalog.setHead(key, head);
+      if (head) this.history.knownSizes(head);
     });
     for (const backup of backupValues) this.catalog.setBackup(backup.info.backupId, backup);
     for (const record of stagingValues) this.catalog.setStaging(record.jobId, record);
@@ -335,19 +339,21 @@ export class VaultStore {
    * the catalog too: a drop is refused (BUSY) and a retention sweep leaves it (a queued or running
    * restore, verification or upload relies on it). Holds live in memory only (a crash ends the
    * reader too; `collectGarbage` at the next open removes what they kept).
-   * A history point (`{ at }`: a point, or the live head when it was saved at `at`) is held the
-   * same way (its chunks stay even if thinning removes it meanwhile); `inUse` does not apply to it.
-   * @throws NOT_FOUND when the backup (or point) is gone by the time the hold is taken.
+   * A moment (`{ at }`) holds the state in force then (`stateAt`, resolved inside the lock; its
+   * stamp is returned as `at`) the same way: its chunks stay even if thinning removes the point
+   * meanwhile; `inUse` does not apply to it.
+   * @throws NOT_FOUND when the backup is gone, or nothing was saved at or before the moment.
    */
-  async hold(target: string | { readonly at: number }, options: { inUse?: boolean } = {}): Promise<{ readonly manifest: Manifest; readonly release: () => Promise<void> }> {
+  async hold(target: string | { readonly at: number }, options: { inUse?: boolean } = {}): Promise<{ readonly manifest: Manifest; readonly at?: number; readonly release: () => Promise<void> }> {
     const backupId = typeof target === 'string' ? target : LIVE_HEAD;
     const inUse = options.inUse === true && typeof target === 'string';
     const taken = await this.writes.run(async () => {
-      const manifest = typeof target !== 'string' ? this.pointManifest(target.at) : backupId === LIVE_HEAD ? this.catalog.head(LIVE_HEAD)?.manifest : this.catalog.backup(backupId)?.manifest;
-      if (!manifest && typeof target !== 'string') throw new PagevaultError(ErrorCode.NOT_FOUND, `No history point at ${new Date(target.at).toISOString()}.`, { at: target.at });
+      // Resolved here, in the lock: a save that thins the point a caller saw cannot slip in between.
+      const state = typeof target !== 'string' ? this.stateAt(target.at) : undefined;
+      const manifest = state ? state.manifest : backupId === LIVE_HEAD ? this.catalog.head(LIVE_HEAD)?.manifest : this.catalog.backup(backupId)?.manifest;
       if (!manifest) throw new PagevaultError(ErrorCode.NOT_FOUND, `No backup with id ${backupId}.`, { backupId });
       if (inUse) this.heldBackups.set(backupId, (this.heldBackups.get(backupId) ?? 0) + 1);
-      return { manifest, holdId: this.refs.hold(manifest.chunks) };
+      return { manifest, at: state?.at, holdId: this.refs.hold(manifest.chunks) };
     });
     let released = false;
     /** Never rejects: the reader's work is done whatever happens to the bookkeeping. */
@@ -371,12 +377,24 @@ export class VaultStore {
         await this.writes.run(async () => this.refs.releaseHold(taken.holdId));
       }
     };
-    return { manifest: taken.manifest, release };
+    return { manifest: taken.manifest, ...(taken.at === undefined ? {} : { at: taken.at }), release };
   }
 
-  private pointManifest(at: number): Manifest | undefined {
+  /**
+   * The state in force at `moment`: the live head when saved at or before it, else the newest
+   * point saved at or before it.
+   * @throws NOT_FOUND when nothing was saved at or before `moment`.
+   */
+  stateAt(moment: number): { readonly at: number; readonly manifest: Manifest } {
     const head = this.catalog.head(LIVE_HEAD);
-    return head?.savedAt === at ? head.manifest : this.catalog.point(at)?.manifest;
+    if (head && head.savedAt <= moment) return { at: head.savedAt, manifest: head.manifest };
+    const points = this.catalog.listPoints();
+    let found: PointRecord | undefined;
+    for (const point of points) if (point.at <= moment) found = point;
+    if (found) return found;
+    const oldest = points[0]?.at ?? head?.savedAt;
+    const since = oldest === undefined ? 'no history is kept' : `the oldest point is ${new Date(oldest).toISOString()}`;
+    throw new PagevaultError(ErrorCode.NOT_FOUND, `No saved state at or before ${new Date(moment).toISOString()} (${since}).`, { at: moment });
   }
 
   /** True while an `inUse` hold (a restore, verification or upload relying on it) keeps backup `backupId`. */
