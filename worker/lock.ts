@@ -6,13 +6,17 @@ import { ErrorCode, PagevaultError } from '../src/errors';
 
 export const LOCK_PREFIX = 'pagevault:';
 
+/** The part of the Web Locks API (`navigator.locks`) the vault's lock needs. */
+export interface LockRequester {
+  request(name: string, options: LockOptions, callback: (lock: Lock | null) => Promise<void> | undefined): Promise<unknown>;
+}
+
 /**
- * Takes the lock for `name`, waiting up to `timeoutMs` (0: fail at once when it is held).
+ * Takes the lock for `name` from `locks`, waiting up to `timeoutMs` (0: fail at once when it is held).
  * @returns a function that releases it.
  * @throws LOCKED when another owner keeps it past the timeout.
  */
-export function acquireLock(name: string, timeoutMs: number): Promise<() => void> {
-  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+export function acquireLock(name: string, timeoutMs: number, locks: LockRequester | undefined = (globalThis.navigator as Navigator | undefined)?.locks): Promise<() => void> {
   // Web Locks exist in every browser pagevault supports (Chromium 69+, Firefox 96+, Safari 15.4+);
   // without them (Node tests) there is no other tab to exclude.
   if (!locks) return Promise.resolve(() => undefined);

@@ -19,7 +19,7 @@ import { restoreBackup } from './jobs/restore';
 import { applyRetention, loadPolicy, savePolicy } from './jobs/retention';
 import { runScheduled } from './jobs/scheduled-run';
 import { verifyBackup } from './jobs/verify';
-import { acquireLock } from './lock';
+import { acquireLock, type LockRequester } from './lock';
 import * as remote from './remote';
 import { VaultStore } from './store/vault-store';
 import { LIVE_HEAD } from './store/schema';
@@ -41,6 +41,8 @@ export interface ServiceOptions {
   readonly defaultWasmUrl?: string;
   /** Time for schedules (tests inject one to move time instead of waiting); the system clock by default. */
   readonly clock?: Clock;
+  /** The Web Locks that keep one owner per database (`navigator.locks` by default; none in Node, which has no other tab). */
+  readonly locks?: LockRequester;
 }
 
 /** The origin's storage estimate and persistence; null where the platform does not say (Node, old browsers). */
@@ -107,7 +109,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     const lockTimeoutMs = optionalInteger(options.lockTimeoutMs, 'lockTimeoutMs', 0, 3_600_000) ?? 0;
     const history = checkHistoryOption(options.history);
     const sql = await loadSqlite(options.wasmUrl ?? serviceOptions.defaultWasmUrl);
-    const release = await acquireLock(name, lockTimeoutMs);
+    const release = await acquireLock(name, lockTimeoutMs, serviceOptions.locks);
     let store: VaultStore | undefined;
     try {
       store = await VaultStore.open(name);

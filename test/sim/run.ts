@@ -31,10 +31,10 @@ export async function runSeed(seed: number, steps = SIM_STEPS, options: RunOptio
  * The seeds of shard `shard` of `shards`: `SIM_SEED` alone when set (replay), else every seed
  * below `PAGEVAULT_SIM_SEEDS` (default 1000) whose remainder is `shard`, from `PAGEVAULT_SIM_FIRST` (default 1).
  */
-export function shardSeeds(shard: number, shards: number): number[] {
+export function shardSeeds(shard: number, shards: number, seedsVar = 'PAGEVAULT_SIM_SEEDS', defaultSeeds = 1000): number[] {
   const one = process.env['SIM_SEED'];
   if (one !== undefined) return shard === 0 ? [Number(one)] : [];
-  const count = Number(process.env['PAGEVAULT_SIM_SEEDS'] ?? 1000);
+  const count = Number(process.env[seedsVar] ?? defaultSeeds);
   const first = Number(process.env['PAGEVAULT_SIM_FIRST'] ?? 1);
   const seeds: number[] = [];
   for (let s = first; s < first + count; s++) if (s % shards === shard) seeds.push(s);
@@ -42,12 +42,12 @@ export function shardSeeds(shard: number, shards: number): number[] {
 }
 
 /** A failure as a human replays it. */
-export function describeFailure(report: SimReport): string {
+export function describeFailure(report: SimReport, file = 'test/node/simulation-a.test.ts'): string {
   const f = report.failure;
   if (!f) return `seed ${report.seed}: ok`;
   return [
     `seed ${report.seed} violated ${f.invariant} at step ${f.step}: ${f.detail}`,
-    `replay: SIM_SEED=${report.seed} npx vitest run --project node test/node/simulation-a.test.ts`,
+    `replay: SIM_SEED=${report.seed} npx vitest run --project node ${file}`,
     'trace tail:',
     ...f.tail.map((line) => `  ${line}`),
   ].join('\n');

@@ -6,21 +6,33 @@
  */
 import { expect } from 'vitest';
 import { describeFailure, runSeed, shardSeeds, SIM_STEPS } from './run';
-import type { SimReport } from './world';
+import type { RunOptions, SimReport } from './world';
 
-export async function runShard(shard: number, shards: number): Promise<void> {
+/** Which simulation a test file runs (the one of a single tab by default). */
+export interface ShardOptions {
+  readonly run?: (seed: number, steps: number, options: RunOptions) => Promise<SimReport>;
+  /** The variable giving the seed count, and its default. */
+  readonly seedsVar?: string;
+  readonly defaultSeeds?: number;
+  /** The test file, for the replay command. */
+  readonly file?: string;
+}
+
+export async function runShard(shard: number, shards: number, options: ShardOptions = {}): Promise<void> {
   const census = process.env['PAGEVAULT_SIM_CENSUS'] === '1';
-  const seeds = shardSeeds(shard, shards);
+  const run = options.run ?? runSeed;
+  const describe = (report: SimReport) => describeFailure(report, options.file);
+  const seeds = shardSeeds(shard, shards, options.seedsVar, options.defaultSeeds);
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   const failed: SimReport[] = [];
   const byInvariant = new Map<string, { count: number; firstSeed: number }>();
   let steps = 0;
   for (const seed of seeds) {
-    const report = await runSeed(seed, SIM_STEPS, { census });
+    const report = await run(seed, SIM_STEPS, { census });
     steps += report.steps;
     if (!report.failure) continue;
-    if (census && seeds.length === 1) for (const f of report.findings) console.log(describeFailure({ ...report, failure: f }));
+    if (census && seeds.length === 1) for (const f of report.findings) console.log(describe({ ...report, failure: f }));
     failed.push(report);
     for (const f of census ? report.findings : [report.failure]) {
       const entry = byInvariant.get(f.invariant) ?? { count: 0, firstSeed: seed };
@@ -35,5 +47,5 @@ export async function runShard(shard: number, shards: number): Promise<void> {
   console.log(
     [`simulation shard ${shard + 1}/${shards}: ${seeds.length} seeds x ${SIM_STEPS} steps (${steps} steps run) in ${seconds} s (${cpuSeconds} s CPU); ${failed.length} seed(s) failed`, ...table].join('\n'),
   );
-  expect(failed.slice(0, 3).map(describeFailure).join('\n\n')).toBe('');
+  expect(failed.slice(0, 3).map(describe).join('\n\n')).toBe('');
 }

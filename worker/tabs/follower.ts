@@ -142,9 +142,14 @@ export class Follower {
     this.progress.clear();
   }
 
-  /** Rejects everything still waiting with CLOSED (this tab's vault closed), or with `result`. */
+  /**
+   * Rejects everything still waiting with CLOSED (this tab's vault closed), or with `result`; a
+   * write already sent to the owner with INTERRUPTED instead, since it may have run there (CLOSED
+   * says a call was not served).
+   */
   close(result: Result<never> = failure(ErrorCode.CLOSED, 'The vault was closed before the owner tab answered.')): void {
-    for (const entry of this.pending.values()) entry.resolve(result);
+    const cut = failure(ErrorCode.INTERRUPTED, 'This tab closed the vault before the owner tab answered; check what the call did, then retry.');
+    for (const entry of this.pending.values()) entry.resolve(entry.sentTo !== undefined && !READS.has(entry.verb) ? cut : result);
     this.pending.clear();
     this.progress.clear();
     this.ownerWaiters.clear();

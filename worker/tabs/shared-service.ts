@@ -13,7 +13,7 @@ import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
 import type { ChangeEvent, OpenOptions, Progress, Result, SaveErrorEvent, VaultInfo, WorkerApi } from '../../src/protocol';
 import { Follower, type LocalRunner } from './follower';
 import { OwnerServer } from './owner-server';
-import { CHANNEL_PREFIX, type CallOptions, type Channel, type ForwardedVerb, type WireMessage, workerId } from './wire';
+import { CHANNEL_PREFIX, closable, type CallOptions, type Channel, type ForwardedVerb, type WireMessage, workerId } from './wire';
 import { catalogEffect } from './catalog-events';
 
 /** Every verb a follower forwards (the type makes the list complete). */
@@ -123,7 +123,7 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
   };
 
   const connect = (name: string): Channel => {
-    channel ??= openChannel(name);
+    channel ??= closable(openChannel(name));
     channel.onmessage = onMessage;
     return channel;
   };

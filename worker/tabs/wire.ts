@@ -44,3 +44,27 @@ export interface Channel {
 export function workerId(): string {
   return crypto.randomUUID();
 }
+
+/**
+ * `channel`, posting nothing once closed: a reply or a change notice that comes after this
+ * worker closed its vault has no one left to reach, and a closed BroadcastChannel throws
+ * InvalidStateError (which would reject the late call's answer, or go unhandled).
+ */
+export function closable(channel: Channel): Channel {
+  let open = true;
+  return {
+    postMessage: (message) => {
+      if (open) channel.postMessage(message);
+    },
+    get onmessage() {
+      return channel.onmessage;
+    },
+    set onmessage(handler) {
+      channel.onmessage = handler;
+    },
+    close: () => {
+      open = false;
+      channel.close();
+    },
+  };
+}
