@@ -111,11 +111,19 @@ export class TransactionGate {
           resolve(true);
         },
       };
-      const timer = setTimeout(() => {
+      let timer: ReturnType<typeof setTimeout>;
+      // The bound is for another tab's transaction only: a call that waits for the one running now
+      // (a save, say) waits on.
+      const expire = () => {
+        if (this.admits(caller)) {
+          timer = setTimeout(expire, this.waitMs);
+          return;
+        }
         const at = this.queue.indexOf(waiter);
         if (at >= 0) this.queue.splice(at, 1);
         resolve(false);
-      }, this.waitMs);
+      };
+      timer = setTimeout(expire, this.waitMs);
       this.queue.push(waiter);
     });
   }
