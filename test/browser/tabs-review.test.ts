@@ -33,6 +33,15 @@ describe('several tabs through openVault (review findings)', () => {
     const b = await open(name);
     let thrown = 0;
     const seen: ChangeEvent[] = [];
+    // The client reports the listener's error as uncaught (as from any event handler): note it here.
+    const reported: string[] = [];
+    const onError = (event: ErrorEvent) => {
+      if (!String(event.message).includes('a UI bug')) return;
+      reported.push(event.message);
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    };
+    window.addEventListener('error', onError, true);
     b.onChange(() => {
       if (thrown++ === 0) throw new Error('a UI bug in one component');
     });
@@ -45,6 +54,8 @@ describe('several tabs through openVault (review findings)', () => {
     // Before the fix: 0 events for the second listener, for good (the first throw made the worker drop
     // the tab's forwarder). Expected: the two inserts at least.
     expect(seen.filter((e) => e.kind === 'data' && e.tables.includes('t')).length).toBeGreaterThanOrEqual(2);
+    window.removeEventListener('error', onError, true);
+    expect(reported.length).toBe(1);
     await b.close();
     await a.close();
   });

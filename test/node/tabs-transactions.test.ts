@@ -127,4 +127,16 @@ describe('transactions across tabs', () => {
     // every write acknowledged since). Expected: the three acknowledged rows of seed 2 ('2:3').
     expect(await diskSnapshot(name)).toContain('2:3');
   });
+
+  it('rolls back the transaction a tab left open when it closes its vault; the other tabs go on at once', async () => {
+    const name = `atk-tx-close-${crypto.randomUUID()}`;
+    const a = await openTab(name);
+    const b = await openTab(name);
+    await call(a.api.exec('CREATE TABLE t (x)'));
+    await call(b.api.exec('BEGIN; INSERT INTO t VALUES (1)'));
+    await call(b.api.close());
+    expect(outcome(await within(a.api.exec('INSERT INTO t VALUES (2)'), 2_000))).toBe('OK');
+    expect(await call(a.api.query('SELECT x FROM t'))).toEqual([{ x: 2 }]);
+    await call(a.api.close());
+  });
 });
