@@ -5,9 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '../../src/protocol';
 import { call } from '../support/vault-harness';
-import { openTab, tab, within } from '../support/fake-locks';
+import { openTab, tab, within, outcome } from '../support/fake-locks';
 
-const outcome = (r: { ok: boolean; error?: { code: string } } | 'HANG') => (r === 'HANG' ? 'HANG' : r.ok ? 'OK' : r.error?.code);
 
 describe('hand-over and close', () => {
   it('answers a shared tab whose owner was replaced by an exclusive opener (no call hangs)', async () => {

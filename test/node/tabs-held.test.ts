@@ -4,9 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { call } from '../support/vault-harness';
-import { openTab, tab, within } from '../support/fake-locks';
+import { openTab, tab, within, outcome } from '../support/fake-locks';
 
-const outcome = (r: { ok: boolean; error?: { code: string } } | 'HANG') => (r === 'HANG' ? 'HANG' : r.ok ? 'OK' : r.error?.code);
 
 describe('held', () => {
   it('runs a write exactly once, or says INTERRUPTED, when the owner closes while it is in flight (several timings)', async () => {

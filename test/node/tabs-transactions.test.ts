@@ -7,9 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { call, diskSnapshot } from '../support/vault-harness';
-import { openTab, within } from '../support/fake-locks';
+import { openTab, within, outcome } from '../support/fake-locks';
 
-const outcome = (r: { ok: boolean; error?: { code: string } } | 'HANG') => (r === 'HANG' ? 'HANG' : r.ok ? 'OK' : r.error?.code);
 
 describe('transactions across tabs', () => {
   it('sanity: the second tab is a follower that forwards to the first', async () => {

@@ -147,3 +147,6 @@ export async function within<T>(pending: Promise<T>, ms: number): Promise<T | 'H
     clearTimeout(timer);
   }
 }
+
+/** What a tab's page sees of a call: OK, its error code, or HANG (from `within`). */
+export const outcome = (r: { ok: boolean; error?: { code: string } } | 'HANG'): string | undefined => (r === 'HANG' ? 'HANG' : r.ok ? 'OK' : r.error?.code);
