@@ -297,7 +297,17 @@ export async function openVault(options: OpenVaultOptions): Promise<Vault> {
     if (!watching) {
       watching = true;
       const forward = proxy((event: ChangeEvent) => {
-        for (const each of changeListeners) each(event);
+        // One listener that throws must not starve the others, nor this tab's next events: its error
+        // is rethrown on its own (reported as uncaught, as from any event handler).
+        for (const each of changeListeners) {
+          try {
+            each(event);
+          } catch (error) {
+            queueMicrotask(() => {
+              throw error;
+            });
+          }
+        }
       });
       void call(() => remote.onChange(forward)).catch(() => (watching = false));
     }

@@ -65,8 +65,14 @@ async function result<T>(body: () => T | Promise<T>): Promise<Result<T>> {
   }
 }
 
-/** The worker's methods, one group per client namespace (see src/protocol.ts). */
-export type Service = WorkerApi;
+/**
+ * The worker's methods, one group per client namespace (see src/protocol.ts), and what the tab
+ * layer asks besides (not exposed to the page).
+ */
+export type Service = WorkerApi & {
+  /** True while a transaction (`BEGIN` without its end yet) is open on the live connection. */
+  inTransaction(): boolean;
+};
 
 /** What a call needs: `write` refuses once the store stopped serving; `read` still works then. */
 type Need = 'write' | 'read';
@@ -261,6 +267,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     exec: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.exec(sql, params), true)),
     query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v, beforeWrite) => v.live.conn.query(sql, params, beforeWrite), false)),
     flush: () => result(() => need().live.save()),
+    inTransaction: () => vault !== undefined && closing === undefined && vault.live.conn.inTransaction(),
     info: () => result(() => info(need('read'))),
     storage: () => result(storage),
     close: (options) => result(() => close(options ?? {})),

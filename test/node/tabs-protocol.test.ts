@@ -33,9 +33,9 @@ function owner(name: string, id: string, run: LocalRunner) {
   return { server, stop: () => (ch.onmessage = null) };
 }
 
-function follower(name: string, id: string) {
+function follower(name: string, id: string, lockedAfterMs = 0) {
   const ch = channel(name);
-  const f = new Follower(ch, id);
+  const f = new Follower(ch, id, lockedAfterMs);
   ch.onmessage = (event) => f.handle(event.data);
   return f;
 }
@@ -103,7 +103,7 @@ describe('the forwarding protocol', () => {
   });
 
   it('holds calls while an exclusive owner has the vault, and sends them to the next owner that shares', async () => {
-    const f = follower('p5', 'F');
+    const f = follower('p5', 'F', 1_000); // the tab's lockTimeoutMs
     const ch = channel('p5');
     const exclusive = new OwnerServer(ch, 'X', true, async () => ok('X'));
     ch.onmessage = (event) => exclusive.handle(event.data);
@@ -114,6 +114,41 @@ describe('the forwarding protocol', () => {
     exclusive.gone();
     owner('p5', 'B', async () => ok('B')).server.announce();
     expect(await pending).toEqual(ok('B'));
+  });
+
+  it('answers LOCKED a call that waited longer than its lockTimeoutMs while an exclusive owner keeps the vault', async () => {
+    const f = follower('p6', 'F', 50);
+    const ch = channel('p6');
+    const exclusive = new OwnerServer(ch, 'X', true, async () => ok('X'));
+    ch.onmessage = (event) => exclusive.handle(event.data);
+    exclusive.announce();
+    expect((await f.findOwner()).exclusive).toBe(true);
+    expect(codeOf(await f.call('exec', ['INSERT ...'], plain))).toBe('LOCKED');
+  });
+
+  it("sends a call the closed owner never got to the next owner: 'gone' comes after every accepted call was answered", async () => {
+    const runs: string[] = [];
+    const closing = owner('p7', 'A', async () => {
+      await new Promise((r) => setTimeout(r, 30));
+      runs.push('A');
+      return ok('A');
+    });
+    closing.server.announce();
+    const f = follower('p7', 'F');
+    await f.findOwner();
+    const accepted = f.call('exec', ['INSERT 1'], plain);
+    await new Promise((r) => setTimeout(r, 10)); // A runs it
+    closing.stop(); // A hears nothing more, as after it closed its channel
+    const lost = f.call('exec', ['INSERT 2'], plain); // A never gets it
+    await closing.server.drain(1_000);
+    closing.server.gone();
+    expect(await accepted).toEqual(ok('A'));
+    owner('p7', 'B', async () => {
+      runs.push('B');
+      return ok('B');
+    }).server.announce();
+    expect(await lost).toEqual(ok('B'));
+    expect(runs).toEqual(['A', 'B']);
   });
 
   it('runs the calls still waiting in this worker once it takes the lock itself; CLOSED when the vault closes', async () => {

@@ -11,8 +11,11 @@
  */
 import { ErrorCode, PagevaultError, errorToWire } from '../../src/errors';
 import type { ChangeEvent, OpenOptions, Progress, Result, SaveErrorEvent, VaultInfo, WorkerApi } from '../../src/protocol';
-import { Follower, type LocalRunner } from './follower';
+import type { LockRequester } from '../lock';
+import type { Service } from '../service';
+import { Follower, type LocalRunner, type Replayed } from './follower';
 import { OwnerServer } from './owner-server';
+import { TransactionGate, tabLockName } from './transaction-gate';
 import { CHANNEL_PREFIX, closable, type CallOptions, type Channel, type ForwardedVerb, type WireMessage, workerId } from './wire';
 import { catalogEffect } from './catalog-events';
 
@@ -70,22 +73,42 @@ type Role = 'none' | 'owner' | 'follower' | 'closed';
 
 const failure = (error: unknown): Result<never> => ({ ok: false, error: errorToWire(error) });
 
-/** Broadcasts to the listeners of this tab; a listener whose page went away is dropped. */
+/** The calls whose SQL runs on the one connection: tied to the tab that holds a transaction. */
+const SQL_VERBS: ReadonlySet<ForwardedVerb> = new Set(['exec', 'query', 'flush']);
+
+/** How long a closing owner waits for the calls it accepted to end before it answers them INTERRUPTED. */
+const DRAIN_MS = 2_000;
+
+/**
+ * Broadcasts to the listeners of this tab. A listener that fails (a bug in one UI component) is
+ * called again next time: the listeners are this tab's own page, which ends with this worker.
+ */
 function dispatch<E>(listeners: Set<(event: E) => void>, event: E): void {
-  for (const listener of listeners) Promise.resolve(listener(event)).catch(() => listeners.delete(listener));
+  for (const listener of listeners) Promise.resolve(listener(event)).catch(() => undefined);
 }
 
 /**
  * Wraps `service` so that any number of tabs can open the same vault.
  * @param openChannel the channel for a vault name (BroadcastChannel by default).
+ * @param locks the Web Locks that tell the owner a tab died (`navigator.locks` by default).
  */
-export function shareService(service: WorkerApi, openChannel: (name: string) => Channel = (name) => new BroadcastChannel(CHANNEL_PREFIX + name)): WorkerApi {
+export function shareService(
+  service: WorkerApi & Partial<Pick<Service, 'inTransaction'>>,
+  openChannel: (name: string) => Channel = (name) => new BroadcastChannel(CHANNEL_PREFIX + name),
+  locks: LockRequester | undefined = (globalThis.navigator as Navigator | undefined)?.locks,
+): WorkerApi {
   const self = workerId();
   let role: Role = 'none';
   let channel: Channel | undefined;
   let server: OwnerServer | undefined;
   let follower: Follower | undefined;
   let durable = false;
+  let gate: TransactionGate | undefined;
+  /** Lets go of this tab's per-tab lock (held while the vault is open here). */
+  let releaseTabLock: (() => void) | undefined;
+  /** The remotes this tab added (without callbacks), by name: made again at each new owner. */
+  const remotes = new Map<string, readonly unknown[]>();
+  const replays = (): Replayed[] => [...remotes.values()].map((args) => ({ verb: 'remoteAdd', args }));
   const changeListeners = new Set<(event: ChangeEvent) => void>();
   const saveErrorListeners = new Set<(event: SaveErrorEvent) => void>();
 
@@ -94,22 +117,30 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
     channel?.postMessage({ t: 'change', event });
   };
 
-  /** The owner runs a call (its own tab's or a forwarded one), then what follows from it. */
-  const runLocal: LocalRunner = async (verb, args, options, onProgress) => {
+  /** The owner runs a call (its own tab's or a forwarded one, from tab `caller`), then what follows from it. */
+  const runLocal: LocalRunner = (verb, args, options, onProgress, caller = self) => {
+    const sqlGate = gate;
+    return SQL_VERBS.has(verb) && sqlGate ? sqlGate.run(caller, () => runCall(verb, args, options, onProgress, caller, sqlGate)) : runCall(verb, args, options, onProgress, caller, undefined);
+  };
+
+  const runCall = async (verb: ForwardedVerb, args: readonly unknown[], options: CallOptions, onProgress: ((progress: Progress) => void) | undefined, caller: string, sqlGate: TransactionGate | undefined): Promise<Result<unknown>> => {
     const method = service[verb] as (...params: unknown[]) => Promise<Result<unknown>>;
     const params = PROGRESS_LAST.has(verb) && onProgress ? [...args, onProgress] : [...args];
     const result = await method(...params);
+    // Which tab holds a transaction now (a failed statement may have left one open too).
+    if (verb !== 'flush') sqlGate?.note(caller);
     if (!result.ok) return result;
     catalogEffect(service, verb, args, result.value, emitChange);
-    if (options.durable && (verb === 'exec' || verb === 'query')) {
-      // Acknowledge only once saved. BUSY: a transaction is still open, nothing committed to save yet.
+    // Inside its own tab's transaction a durable write is acknowledged at the COMMIT, by the COMMIT's own save.
+    if (options.durable && (verb === 'exec' || verb === 'query') && !sqlGate?.holds(caller)) {
+      // Acknowledge only once saved. BUSY without a gate (no tab layer): a transaction is still open.
       const saved = await service.flush();
       if (!saved.ok && saved.error.code === ErrorCode.CLOSED) {
         // The write ran, then the vault began to close: its final save decides. Not CLOSED (that
         // would make the follower send the write again): the caller checks, then retries.
         return failure(new PagevaultError(ErrorCode.INTERRUPTED, 'The owner tab closed the vault right after this write; check whether it was saved, then retry.', {}));
       }
-      if (!saved.ok && saved.error.code !== ErrorCode.BUSY) return saved;
+      if (!saved.ok && (sqlGate !== undefined || saved.error.code !== ErrorCode.BUSY)) return saved;
     }
     return result;
   };
@@ -132,6 +163,7 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
   const becomeOwner = async (name: string, exclusive: boolean): Promise<void> => {
     const ch = connect(name);
     role = 'owner';
+    gate = new TransactionGate(name, self, () => service.inTransaction?.() ?? false, () => service.exec('ROLLBACK'), locks);
     server = new OwnerServer(ch, self, exclusive, runLocal);
     await service.onChange(emitChange);
     await service.onSaveError((event) => {
@@ -140,9 +172,24 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
     });
     const waiting = follower;
     follower = undefined;
+    // The remotes this tab added lived in the old owner's memory: add them here before anything runs.
+    for (const args of remotes.values()) await (service.remoteAdd as (...params: unknown[]) => Promise<Result<unknown>>)(...args);
     // Before the announcement: calls the old owner never answered are INTERRUPTED, not resent.
     waiting?.takeOver(runLocal);
     server.announce();
+    if (waiting) {
+      // The saved state opened here may be older than what the tabs last saw (writes the old owner
+      // acknowledged but never saved), and the old owner's jobs ended: every tab refreshes.
+      emitChange({ kind: 'data', tables: [], all: true });
+      emitChange({ kind: 'catalog' });
+    }
+  };
+
+  /** Holds this tab's per-tab lock while the vault is open here: the owner learns of this tab's end when it is granted. */
+  const holdTabLock = (name: string): void => {
+    if (!locks || releaseTabLock) return;
+    const held = new Promise<void>((resolve) => (releaseTabLock = resolve));
+    locks.request(tabLockName(name, self), { mode: 'exclusive' }, () => held).catch(() => undefined);
   };
 
   /** Waits in the lock's queue; on getting it, this worker opens the saved state and owns the vault. */
@@ -167,8 +214,9 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
     if (first.ok) await becomeOwner(options.name, false);
     if (first.ok || first.error.code !== ErrorCode.LOCKED) return first;
     role = 'follower';
+    holdTabLock(options.name); // before any call is forwarded
     const ch = connect(options.name);
-    const joined = new Follower(ch, self);
+    const joined = new Follower(ch, self, options.lockTimeoutMs ?? 0, replays);
     follower = joined;
     const tookLock = queueForLock(options, hadData);
     void tookLock.then((opened) => {
@@ -211,6 +259,16 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
     );
   };
 
+  /** Notes the remotes this tab adds or removes, to make them again at a new owner. */
+  const remember = async (verb: ForwardedVerb, args: readonly unknown[], pending: Promise<Result<unknown>>): Promise<Result<unknown>> => {
+    const done = await pending;
+    const remote = String(args[0]);
+    if (done.ok && verb === 'remoteAdd' && !args.some((arg) => typeof arg === 'function')) remotes.set(remote, args.slice(0, 2));
+    else if (done.ok && verb === 'remoteAdd') remotes.delete(remote); // a callback cannot travel: not made again
+    if (done.ok && verb === 'remoteRemove') remotes.delete(remote);
+    return done;
+  };
+
   /** Runs a call here (owner) or at the owner (follower). */
   const route = (verb: ForwardedVerb, args: readonly unknown[], onProgress?: (progress: Progress) => void): Promise<Result<unknown>> => {
     const options: CallOptions = { durable, progress: onProgress !== undefined };
@@ -221,9 +279,9 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
           failure(new PagevaultError(ErrorCode.UNSUPPORTED_FEATURE, `${verb} with a callback runs only in the tab that owns the vault; from this tab pass plain options (credentials or headers).`, { verb })),
         );
       }
-      return follower.call(verb, args, options, onProgress);
+      return remember(verb, args, follower.call(verb, args, options, onProgress));
     }
-    if (role === 'owner') return runLocal(verb, args, options, onProgress);
+    if (role === 'owner') return remember(verb, args, runLocal(verb, args, options, onProgress));
     // Not open (or closed): the service says so with its own code.
     return (service[verb] as (...params: unknown[]) => Promise<Result<unknown>>)(...args);
   };
@@ -260,17 +318,25 @@ export function shareService(service: WorkerApi, openChannel: (name: string) => 
         role = 'closed';
         follower?.close();
         channel?.close();
+        releaseTabLock?.(); // the owner rolls back a transaction this tab left open
         return { ok: true, value: undefined };
       }
       server?.refuse();
-      const closed = await service.close(options);
+      const closing = service.close(options);
+      // The close rolls back any tab's transaction; calls waiting for it go on (and meet CLOSED).
+      gate?.reset();
+      const closed = await closing;
       if (!closed.ok) {
         server?.announce(); // the final save failed: the vault stays open, and so does the service to other tabs
         return closed;
       }
-      if (role === 'owner') server?.gone();
+      if (role === 'owner' && server) {
+        await server.drain(DRAIN_MS);
+        server.gone();
+      }
       role = 'closed';
       channel?.close();
+      releaseTabLock?.();
       return closed;
     },
     onChange: async (listener) => {
