@@ -181,6 +181,8 @@ export class TabsWorld implements ServiceWatch {
     await this.drain();
     if (first.state !== 'open') this.fail('tabs:first-open-fails', first.state);
     this.issue(first, 'CREATE TABLE item', (api) => api.exec('CREATE TABLE item (id INTEGER PRIMARY KEY, v TEXT NOT NULL)'), (o) => o.ok || this.fail('setup', o.code));
+    // A flush covers the writes acknowledged before it is called: the table is acknowledged first.
+    await this.drain();
     this.issue(first, 'flush', (api) => api.flush());
     await this.drain();
     for (let slot = 1; slot < this.tabCount; slot++) this.openTab(slot);

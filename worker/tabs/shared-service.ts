@@ -74,7 +74,13 @@ type Role = 'none' | 'owner' | 'follower' | 'closed';
 const failure = (error: unknown): Result<never> => ({ ok: false, error: errorToWire(error) });
 
 /** The calls whose SQL runs on the one connection: tied to the tab that holds a transaction. */
-const SQL_VERBS: ReadonlySet<ForwardedVerb> = new Set(['exec', 'query', 'flush']);
+/**
+ * The verbs that run one at a time through the transaction gate. A plain `flush` is not among them:
+ * it opens no transaction and answers BUSY while one is open, so it need not hold other tabs' reads
+ * for the whole save (a durable write's own save still runs inside its gated call). Like in one
+ * tab, a flush covers the writes acknowledged before it was called.
+ */
+const SQL_VERBS: ReadonlySet<ForwardedVerb> = new Set(['exec', 'query']);
 
 /** How long a closing owner waits for the calls it accepted to end before it answers them INTERRUPTED. */
 const DRAIN_MS = 2_000;

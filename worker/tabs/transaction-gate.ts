@@ -5,7 +5,7 @@
  * its open transaction.
  *
  * Invariants:
- * - One `exec`/`query`/`flush` runs at a time (a durable write's save included), so what a call
+ * - One `exec`/`query` runs at a time (a durable write's save included), so what a call
  *   finds open after it ran was opened by that call's tab.
  * - While tab T holds a transaction, only T's calls run; the others wait (up to `waitMs`, then
  *   BUSY). T's calls are never queued behind them (that would deadlock on T's COMMIT).
