@@ -304,6 +304,8 @@ export type RestoreOptions = RestoreBackupOptions | RestoreAtOptions;
 export interface RestoreAtOptions {
   readonly at: Date | number;
   readonly into?: string;
+  /** Restore from this remote's points (continuous replication keeps them): pulled, verified, then restored. */
+  readonly from?: string;
 }
 
 export interface RestoreBackupOptions {

@@ -17,6 +17,7 @@ import { readImage } from './chunk-io';
 import type { VaultContext } from './context';
 import { plainFileParts } from './plain-file';
 import { restoreChecked } from './restore';
+import { restoreAtFromRemote } from '../remote/points';
 import { newId } from './runner';
 
 const MINUTE_MS = 60_000;
@@ -108,11 +109,13 @@ export function isRestoreAt(options: RestoreOptions): options is RestoreAtOption
 /**
  * Restores the state in force at `options.at` over the live database (or `into` another name),
  * with every check and the undo of a backup restore; the replaced state becomes a point too.
+ * With `from`, the state comes from that remote's points (worker/remote/points.ts).
  * @throws INVALID_ARGUMENT, NOT_FOUND (nothing saved at or before `at`), CORRUPT, LOCKED, BUSY.
  */
 export async function restoreAtTime(vault: VaultContext, options: RestoreAtOptions): Promise<RestoreResult> {
   const moment = checkAt(options.at);
   if ('backupId' in options || 'tables' in options) throw invalid('restore takes either { backupId, into?, tables? } or { at, into? }.', 'at');
+  if (options.from !== undefined) return restoreAtFromRemote(vault, moment, options);
   const into = options.into === undefined ? undefined : checkName(options.into, 'into');
   const point = pointAt(vault, moment);
   return restoreChecked(vault, asBackupRecord(point, `at-${new Date(point.at).toISOString()}`), into, undefined, () => vault.store.hold({ at: point.at }));
