@@ -78,6 +78,8 @@ export interface HistoryPoint {
 export interface HistoryListOptions {
   readonly since?: Date | number;
   readonly until?: Date | number;
+  /** List the points this remote holds (continuous replication keeps them) instead of the local ones. */
+  readonly from?: string;
 }
 
 /** See `OpenOptions.durability`. */

@@ -52,18 +52,21 @@ describe.each([
   ['encrypted', 'tt-sealed/', { passphrase: 'correct horse battery' }],
 ] as const)('remote time travel (%s)', (kind, prefix, secret) => {
   it('a fresh vault restores the state at a moment between two saves; collection keeps the points; the window thins them', async () => {
-    const clock = new MadeUpClock(Date.UTC(2026, 0, 5, 9));
+    const opened = Date.UTC(2026, 0, 5, 9);
+    const clock = new MadeUpClock(opened);
     const a = await openAt(`tt-${kind}`, clock, { keep: '2h' });
     open.push(a);
     const options = s3At(prefix, secret);
     await call(a.remoteAdd('live', { ...options, continuousMs: 50 }));
+    // The state at open (an empty database) is pushed first, and kept as a point too.
+    await until(async () => (await pointTimes(options)).includes(opened));
     const saved: number[] = [];
     for (let n = 1; n <= 3; n++) {
       const at = await saveRow(a, clock, n, 10 * MINUTE);
       saved.push(at);
       await until(async () => (await pointTimes(options)).includes(at));
     }
-    expect(await pointTimes(options)).toEqual(saved);
+    expect(await pointTimes(options)).toEqual([opened, ...saved]);
     if (kind === 'encrypted') {
       // Keyed names: neither the vault name nor a time shows.
       const keys = await s3.listKeys(`${prefix}points/`);
@@ -75,19 +78,29 @@ describe.each([
     await collectChunks(repo, 0);
 
     const b = await freshVault(`tt-${kind}-b`, options);
+    const listed = await call(b.historyList({ from: 'live' }));
+    expect(listed.map((p) => p.at)).toEqual([opened, ...saved]);
+    expect(await call(b.historyList({ from: 'live', since: saved[1]! }))).toHaveLength(2);
     await call(b.backupRestore({ at: saved[1]! + 5 * MINUTE, from: 'live' }));
     expect(await rowNumbers(b)).toEqual([1, 2]);
     const c = await freshVault(`tt-${kind}-c`, options);
     await call(c.backupRestore({ at: new Date(saved[0]! + MINUTE), from: 'live' }));
     expect(await rowNumbers(c)).toEqual([1]);
-    // Before the first save the remote holds nothing.
-    await expect(call(c.backupRestore({ at: saved[0]! - 1, from: 'live' }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await call(c.backupRestore({ at: saved[0]! - 1, from: 'live' }));
+    expect(await rowNumbers(c)).toEqual([]);
+    // Before the vault was opened the remote holds nothing.
+    await expect(call(c.backupRestore({ at: opened - 1, from: 'live' }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
 
     // Three hours later, with a 2 h window, the old points fall out at the next push.
     clock.advance(3 * HOUR);
     const late = await saveRow(a, clock, 4, 0);
     await until(async () => (await pointTimes(options)).includes(late));
     expect(await pointTimes(options)).toEqual([late]);
+    // The thinned points' chunks go at the next collection; the newest state still restores.
+    expect((await collectChunks(repo, 0)).deleted).toBeGreaterThan(0);
+    const e = await freshVault(`tt-${kind}-e`, options);
+    await call(e.backupRestore({ at: late, from: 'live' }));
+    expect(await rowNumbers(e)).toEqual([1, 2, 3, 4]);
     const d = await freshVault(`tt-${kind}-d`, options);
     await expect(call(d.backupRestore({ at: saved[2]!, from: 'live' }))).rejects.toMatchObject({ code: 'NOT_FOUND' });
   }, 60_000);

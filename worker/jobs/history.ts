@@ -17,8 +17,11 @@ import { readImage } from './chunk-io';
 import type { VaultContext } from './context';
 import { plainFileParts } from './plain-file';
 import { restoreChecked } from './restore';
-import { restoreAtFromRemote } from '../remote/points';
+import { listRemoteHistory, restoreAtFromRemote } from '../remote/points';
+import { checkAt, historyRows } from './history-rows';
 import { newId } from './runner';
+
+export { checkAt } from './history-rows';
 
 const MINUTE_MS = 60_000;
 const MAX_KEEP_MS = 366 * 24 * 3_600_000;
@@ -59,32 +62,14 @@ export async function applyHistoryOption(vault: VaultContext, policy: HistoryPol
   await vault.store.commit({ meta: new Map([[HISTORY_META_KEY, policy]]) }, { now: vault.clock.now() });
 }
 
-/** A moment: a valid Date or epoch milliseconds. @throws INVALID_ARGUMENT. */
-export function checkAt(value: unknown, what = 'at'): number {
-  const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw invalid(`${what} must be a Date or epoch milliseconds (got ${typeof value}).`, what);
-  return ms;
-}
-
-/** Every point of the history (and the current state, last) saved within `since`..`until`. @throws INVALID_ARGUMENT. */
-export function listHistory(vault: VaultContext, options: HistoryListOptions): HistoryPoint[] {
-  const since = options?.since === undefined ? Number.NEGATIVE_INFINITY : checkAt(options.since, 'since');
-  const until = options?.until === undefined ? Number.POSITIVE_INFINITY : checkAt(options.until, 'until');
+/**
+ * Every point of the history (and the current state, last) saved within `since`..`until`; with
+ * `from`, the points that remote holds (worker/remote/points.ts). @throws INVALID_ARGUMENT.
+ */
+export function listHistory(vault: VaultContext, options: HistoryListOptions): HistoryPoint[] | Promise<HistoryPoint[]> {
+  if (options?.from !== undefined) return listRemoteHistory(vault, options);
   const head = vault.store.head(LIVE_HEAD);
-  const all: { at: number; manifest: Manifest; current?: true }[] = [...vault.store.listPoints(), ...(head ? [{ at: head.savedAt, manifest: head.manifest, current: true as const }] : [])];
-  const listed: HistoryPoint[] = [];
-  all.forEach((point, i) => {
-    if (point.at < since || point.at > until) return;
-    const before = all[i - 1]?.manifest;
-    listed.push({
-      at: point.at,
-      pageCount: point.manifest.pageCount,
-      sizeBytes: point.manifest.sizeBytes,
-      ...(before ? { changes: changedChunks(before, point.manifest) } : {}),
-      ...(point.current ? { current: true } : {}),
-    });
-  });
-  return listed;
+  return historyRows([...vault.store.listPoints(), ...(head ? [{ at: head.savedAt, manifest: head.manifest, current: true as const }] : [])], options);
 }
 
 /** The `at` of the state in force at `moment`. @throws NOT_FOUND when nothing was saved at or before it. */
@@ -195,11 +180,4 @@ function asBackupRecord(point: { at: number; manifest: Manifest }, backupId: str
       tables,
     },
   };
-}
-
-/** 64 KiB chunks of `b` that differ from `a` (position by position, plus the length change). */
-function changedChunks(a: Manifest, b: Manifest): number {
-  let n = Math.abs(a.chunks.length - b.chunks.length);
-  for (let i = 0; i < Math.min(a.chunks.length, b.chunks.length); i++) if (a.chunks[i] !== b.chunks[i]) n++;
-  return n;
 }

@@ -12,7 +12,8 @@
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { RemotePath, type RemoteManifest } from '../../src/format/remote-layout';
 import type { ListedManifest } from '../../src/remote/repository';
-import type { RestoreAtOptions, RestoreResult } from '../../src/protocol';
+import type { HistoryListOptions, HistoryPoint, RestoreAtOptions, RestoreResult } from '../../src/protocol';
+import { historyRows } from '../jobs/history-rows';
 import type { VaultContext } from '../jobs/context';
 import { thinned } from '../store/history-plan';
 import { checkName } from '../validate';
@@ -65,24 +66,38 @@ async function remoteStates(entry: RemoteEntry): Promise<ListedManifest[]> {
 }
 
 /**
- * `backup.restore({ at, from })`: pulls the newest point (or head) of remote `from` saved at or
- * before `at`, then restores it with every check of `restore({ from })` (undoable). The states
- * are this vault's, else those of the only vault the remote holds points of (a new device may
- * name its vault differently).
- * @throws INVALID_ARGUMENT (several vaults and none is this one), NOT_FOUND (nothing saved at or
- * before `at`), and what `restore({ from })` throws.
+ * The states of remote `entry` that this vault may travel to, oldest first: this vault's points
+ * (and head), else those of the only vault the remote holds (a new device may name its vault
+ * differently); one per save (a head and its point are the same state).
+ * @throws INVALID_ARGUMENT (several vaults and none is this one), REMOTE_*.
  */
-export async function restoreAtFromRemote(vault: VaultContext, moment: number, options: RestoreAtOptions): Promise<RestoreResult> {
-  const entry = remoteEntry(vault, options.from);
-  const into = options.into === undefined ? undefined : checkName(options.into, 'into');
+async function travelStates(vault: VaultContext, entry: RemoteEntry): Promise<RemoteManifest[]> {
   const all = await remoteStates(entry);
   const vaults = [...new Set(all.map((m) => m.manifest.vault))].sort();
   const owner = vaults.includes(vault.name) ? vault.name : vaults.length === 1 ? vaults[0] : undefined;
   if (owner === undefined && vaults.length > 1) {
     throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The remote "${entry.name}" holds the history of several vaults (${vaults.join(', ')}): open the vault under the name whose history you want.`, { remote: entry.name, vaults });
   }
-  const states = all.filter((m) => m.manifest.vault === owner && m.manifest.createdAt <= moment).sort((a, b) => b.manifest.createdAt - a.manifest.createdAt);
-  const pick = states[0]?.manifest;
+  const byTime = new Map(all.filter((m) => m.manifest.vault === owner).map((m) => [m.manifest.createdAt, m.manifest]));
+  return [...byTime.values()].sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/** `history.list({ from })`: the points remote `from` holds, as local points are listed. @throws INVALID_ARGUMENT, NOT_FOUND, REMOTE_*. */
+export async function listRemoteHistory(vault: VaultContext, options: HistoryListOptions): Promise<HistoryPoint[]> {
+  const states = await travelStates(vault, remoteEntry(vault, options.from));
+  return historyRows(states.map((m) => ({ at: m.createdAt, manifest: m })), options);
+}
+
+/**
+ * `backup.restore({ at, from })`: pulls the newest point (or head) of remote `from` saved at or
+ * before `at` (see travelStates for whose), then restores it with every check of
+ * `restore({ from })` (undoable).
+ * @throws INVALID_ARGUMENT, NOT_FOUND (nothing saved at or before `at`), and what `restore({ from })` throws.
+ */
+export async function restoreAtFromRemote(vault: VaultContext, moment: number, options: RestoreAtOptions): Promise<RestoreResult> {
+  const entry = remoteEntry(vault, options.from);
+  const into = options.into === undefined ? undefined : checkName(options.into, 'into');
+  const pick = (await travelStates(vault, entry)).filter((m) => m.createdAt <= moment).at(-1);
   if (!pick) throw new PagevaultError(ErrorCode.NOT_FOUND, `The remote "${entry.name}" holds no state saved at or before ${new Date(moment).toISOString()}.`, { remote: entry.name, at: moment });
   return pullAndRestore(vault, entry.name, { backupId: pick.backupId, ...(into === undefined ? {} : { into }) }, pick);
 }
