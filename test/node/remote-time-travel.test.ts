@@ -58,7 +58,9 @@ describe.each([
     open.push(a);
     const options = s3At(prefix, secret);
     await call(a.remoteAdd('live', { ...options, continuousMs: 50 }));
-    // The state at open (an empty database) is pushed first, and kept as a point too.
+    // The state at open (an empty database) is pushed first, and kept as a point too. The config
+    // is written before the head: read through a repository only once the head is there.
+    await until(async () => (await s3.listKeys(`${prefix}heads/`)).length === 1);
     await until(async () => (await pointTimes(options)).includes(opened));
     const saved: number[] = [];
     for (let n = 1; n <= 3; n++) {
