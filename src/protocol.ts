@@ -78,6 +78,8 @@ export interface HistoryPoint {
 export interface HistoryListOptions {
   readonly since?: Date | number;
   readonly until?: Date | number;
+  /** List the points this remote holds (continuous replication keeps them) instead of the local ones. */
+  readonly from?: string;
 }
 
 /** See `OpenOptions.durability`. */
@@ -304,6 +306,8 @@ export type RestoreOptions = RestoreBackupOptions | RestoreAtOptions;
 export interface RestoreAtOptions {
   readonly at: Date | number;
   readonly into?: string;
+  /** Restore from this remote's points (continuous replication keeps them): pulled, verified, then restored. */
+  readonly from?: string;
 }
 
 export interface RestoreBackupOptions {

@@ -30,6 +30,8 @@ export const RemotePath = {
   chunks: 'chunks/',
   backups: 'backups/',
   heads: 'heads/',
+  /** Continuous replication: the recent heads of each vault, thinned like local history (REMOTE.md "Points"). */
+  points: 'points/',
   marks: 'marks/',
   /** Lease objects: `x-<id>` while a sweep deletes chunks, `s-<id>` while a push relies on them (REMOTE.md "Collection"). */
   locks: 'locks/',
@@ -222,6 +224,19 @@ export class RemoteLayout {
   /** `heads/<vault name>` (URI-encoded) or, encrypted, keyed: the continuous-replication head of one vault. */
   async headName(vault: string): Promise<string> {
     return RemotePath.heads + (this.keys ? await this.keyed('head', utf8(vault)) : encodeURIComponent(vault));
+  }
+
+  /** `points/<vault name>/` (URI-encoded) or, encrypted, `points/<HMAC of the vault name>/`: where one vault's points are. */
+  async pointPrefix(vault: string): Promise<string> {
+    return `${RemotePath.points}${this.keys ? await this.keyed('point', utf8(vault)) : encodeURIComponent(vault)}/`;
+  }
+
+  /**
+   * One point of vault `vault`: `points/<vault>/<at>` or, encrypted, the time keyed too (the store
+   * learns how many points a vault has, as it sees their objects, never when each was saved).
+   */
+  async pointName(vault: string, at: number): Promise<string> {
+    return (await this.pointPrefix(vault)) + (this.keys ? await this.keyed('point-at', utf8(`${vault}\n${at}`)) : String(at));
   }
 
   private async seal(name: string, plain: Uint8Array): Promise<Uint8Array> {

@@ -41,9 +41,10 @@ export async function readMarks(repo: RemoteRepository, signal?: AbortSignal): P
   return marks.filter((m): m is Mark => m !== undefined);
 }
 
-/** Chunk object names every manifest (backups and heads) names now. */
+/** Chunk object names every manifest (backups, heads and points) names now. */
 async function referencedNames(repo: RemoteRepository, signal?: AbortSignal): Promise<Set<string>> {
-  const manifests = [...(await repo.listManifests(signal, RemotePath.backups, true)), ...(await repo.listManifests(signal, RemotePath.heads, true))];
+  const prefixes = [RemotePath.backups, RemotePath.heads, RemotePath.points];
+  const manifests = (await Promise.all(prefixes.map((prefix) => repo.listManifests(signal, prefix, true)))).flat();
   const keys = new Set(manifests.flatMap((m) => m.manifest.chunks));
   return new Set(await Promise.all([...keys].map((key) => repo.layout.chunkName(key))));
 }

@@ -92,6 +92,17 @@ export class RemoteRepository {
   }
 
   /**
+   * Keeps a head manifest also as a point (`points/<vault>/<at>`), after its chunks. Only on a
+   * store that can list (nothing could find the points otherwise).
+   */
+  async putPoint(manifest: RemoteManifest, signal?: AbortSignal): Promise<{ name: string; bytes: number }> {
+    const name = await this.layout.pointName(manifest.vault, manifest.createdAt);
+    const body = await this.layout.encodeManifest(name, manifest);
+    await this.store.put(name, body, signal);
+    return { name, bytes: body.byteLength };
+  }
+
+  /**
    * Every readable backup manifest, newest first (damaged or foreign objects are left out).
    * With `forCollection`, a manifest this build cannot read (a newer layout, over a limit) stops
    * the call instead: the chunks it names are unknown, so nothing may be collected.

@@ -32,14 +32,14 @@ it('refuses an `at` outside the range a Date can hold (1e300, 8.64e15 + 1)', asy
   for (const v of Object.values(outcomes)) expect(v).toBe('INVALID_ARGUMENT');
 });
 
-it('refuses `from` with `at` instead of restoring the local point silently', async () => {
+it('a restore { at, from } names a remote: an unknown one fails and never restores the local point', async () => {
   const clock = new MadeUpClock(T0);
   const service = await openAt(fresh('from'), clock, { keep: '1h' });
   open.push(service);
   const t1 = await saveRow(service, clock, 1);
   await saveRow(service, clock, 2);
   clock.advance(1000);
-  // No remote called "nowhere" exists; `restore({ at, from })` is documented as "not yet".
+  // No remote called "nowhere" was added: the local history must not stand in for it.
   const r = await settle(call(service.backupRestore({ at: t1, from: 'nowhere' } as never)));
   expect(r.ok).toBe(false);
   expect(await rowNumbers(service)).toEqual([1, 2]);

@@ -17,7 +17,11 @@ import { readImage } from './chunk-io';
 import type { VaultContext } from './context';
 import { plainFileParts } from './plain-file';
 import { restoreChecked } from './restore';
+import { listRemoteHistory, restoreAtFromRemote } from '../remote/points';
+import { checkAt, historyRows } from './history-rows';
 import { newId } from './runner';
+
+export { checkAt } from './history-rows';
 
 const MINUTE_MS = 60_000;
 const MAX_KEEP_MS = 366 * 24 * 3_600_000;
@@ -58,37 +62,14 @@ export async function applyHistoryOption(vault: VaultContext, policy: HistoryPol
   await vault.store.commit({ meta: new Map([[HISTORY_META_KEY, policy]]) }, { now: vault.clock.now() });
 }
 
-/** Largest epoch milliseconds a Date holds (ECMAScript: ±8.64e15). */
-const MAX_DATE_MS = 8.64e15;
-
-/** A moment: a valid Date or epoch milliseconds a Date can hold. @throws INVALID_ARGUMENT. */
-export function checkAt(value: unknown, what = 'at'): number {
-  const ms = value instanceof Date ? value.getTime() : value;
-  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_DATE_MS) {
-    throw invalid(`${what} must be a Date or epoch milliseconds from 0 to ${MAX_DATE_MS} (got ${typeof value === 'number' ? value : typeof value}).`, what);
-  }
-  return ms;
-}
-
-/** Every point of the history (and the current state, last) saved within `since`..`until`. @throws INVALID_ARGUMENT. */
-export function listHistory(vault: VaultContext, options: HistoryListOptions): HistoryPoint[] {
-  const since = options?.since === undefined ? Number.NEGATIVE_INFINITY : checkAt(options.since, 'since');
-  const until = options?.until === undefined ? Number.POSITIVE_INFINITY : checkAt(options.until, 'until');
+/**
+ * Every point of the history (and the current state, last) saved within `since`..`until`; with
+ * `from`, the points that remote holds (worker/remote/points.ts). @throws INVALID_ARGUMENT.
+ */
+export function listHistory(vault: VaultContext, options: HistoryListOptions): HistoryPoint[] | Promise<HistoryPoint[]> {
+  if (options?.from !== undefined) return listRemoteHistory(vault, options);
   const head = vault.store.head(LIVE_HEAD);
-  const all: { at: number; manifest: Manifest; current?: true }[] = [...vault.store.listPoints(), ...(head ? [{ at: head.savedAt, manifest: head.manifest, current: true as const }] : [])];
-  const listed: HistoryPoint[] = [];
-  all.forEach((point, i) => {
-    if (point.at < since || point.at > until) return;
-    const before = all[i - 1]?.manifest;
-    listed.push({
-      at: point.at,
-      pageCount: point.manifest.pageCount,
-      sizeBytes: point.manifest.sizeBytes,
-      ...(before ? { changes: changedChunks(before, point.manifest) } : {}),
-      ...(point.current ? { current: true } : {}),
-    });
-  });
-  return listed;
+  return historyRows([...vault.store.listPoints(), ...(head ? [{ at: head.savedAt, manifest: head.manifest, current: true as const }] : [])], options);
 }
 
 /** True when a restore asks for a moment rather than a backup. */
@@ -99,13 +80,13 @@ export function isRestoreAt(options: RestoreOptions): options is RestoreAtOption
 /**
  * Restores the state in force at `options.at` over the live database (or `into` another name),
  * with every check and the undo of a backup restore; the replaced state becomes a point too.
+ * With `from`, the state comes from that remote's points (worker/remote/points.ts).
  * @throws INVALID_ARGUMENT, NOT_FOUND (nothing saved at or before `at`), CORRUPT, LOCKED, BUSY.
  */
 export async function restoreAtTime(vault: VaultContext, options: RestoreAtOptions): Promise<RestoreResult> {
   const moment = checkAt(options.at);
   if ('backupId' in options || 'tables' in options) throw invalid('restore takes either { backupId, into?, tables? } or { at, into? }.', 'at');
-  // Points live in this browser only: a remote's history is not restorable by time (yet).
-  if ('from' in options) throw invalid('restore({ at }) restores this vault\'s own history; it takes no `from` (restore a remote backup with { backupId, from }).', 'from');
+  if (options.from !== undefined) return restoreAtFromRemote(vault, moment, options);
   const into = options.into === undefined ? undefined : checkName(options.into, 'into');
   // The hold resolves the moment inside the store's lock; the record is built from what it holds.
   const held = await heldAt(vault, moment);
@@ -201,11 +182,4 @@ function asBackupRecord(point: { at: number; manifest: Manifest }, backupId: str
       tables,
     },
   };
-}
-
-/** 64 KiB chunks of `b` that differ from `a` (position by position, plus the length change). */
-function changedChunks(a: Manifest, b: Manifest): number {
-  let n = Math.abs(a.chunks.length - b.chunks.length);
-  for (let i = 0; i < Math.min(a.chunks.length, b.chunks.length); i++) if (a.chunks[i] !== b.chunks[i]) n++;
-  return n;
 }

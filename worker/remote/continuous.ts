@@ -1,7 +1,8 @@
 /**
  * Continuous replication (Litestream's idea, for a browser tab): while the vault is open, shortly
  * after each save the live database's new chunks and a small head manifest (`heads/<vault>`) go
- * to the remote, so the remote is never more than a few seconds behind. Not a job (it would fill
+ * to the remote, so the remote is never more than a few seconds behind. Each pushed head is also
+ * kept as a point (`points/<vault>/<at>`, worker/remote/points.ts) for remote time travel. Not a job (it would fill
  * the history); a failed push is retried at the next tick.
  *
  * Invariants:
@@ -14,6 +15,7 @@ import type { VaultContext } from '../jobs/context';
 import { newId } from '../jobs/runner';
 import { LIVE_HEAD } from '../store/schema';
 import type { RemoteEntry } from './registry';
+import { keepPoint } from './points';
 import { remoteManifest, sendManifest } from './push';
 
 /** Starts pushing the head of `vault` to `entry` `entry.continuousMs` after each save. */
@@ -22,6 +24,7 @@ export function startContinuous(vault: VaultContext, entry: RemoteEntry): void {
   if (delay === undefined || delay === 0) return;
   const controller = new AbortController();
   let pushedAt: number | undefined;
+  const points = new Map<string, number>();
   let running = false;
   const tick = async () => {
     const head = vault.store.head(LIVE_HEAD);
@@ -33,7 +36,11 @@ export function startContinuous(vault: VaultContext, entry: RemoteEntry): void {
         // The head's image hash is computed here, over the bytes (a live head need not carry one).
         const image = await readImage(vault.store, held.manifest, { signal: controller.signal });
         const info = { backupId: newId('bk'), createdAt: head.savedAt, method: 'pages' as const, sizeBytes: held.manifest.sizeBytes, pageSize: held.manifest.pageSize, pageCount: held.manifest.pageCount, sha256: await sha256Hex(image), tables: vault.live.conn.tables() };
-        await entry.lock.run(() => sendManifest(vault, entry, held.manifest, remoteManifest(vault, info, held.manifest, 'head'), controller.signal));
+        const remote = remoteManifest(vault, info, held.manifest, 'head');
+        await entry.lock.run(async () => {
+          await sendManifest(vault, entry, held.manifest, remote, controller.signal);
+          await keepPoint(vault, entry, remote, points, controller.signal);
+        });
         pushedAt = head.savedAt;
       } finally {
         await held.release();

@@ -140,7 +140,7 @@ async function pull(vault: VaultContext, name: unknown, backupIdValue: unknown, 
  * Pulls (every chunk checked as it arrives), then restores with every check of a local restore;
  * when those checks fail, the backup this call pulled is removed again (the catalog is as before).
  */
-async function pullAndRestore(vault: VaultContext, name: unknown, options: RestoreBackupOptions, remote?: RemoteManifest): Promise<RestoreResult> {
+export async function pullAndRestore(vault: VaultContext, name: unknown, options: RestoreBackupOptions, remote?: RemoteManifest): Promise<RestoreResult> {
   const { fresh } = await pull(vault, name, options.backupId, false, undefined, remote);
   try {
     return await restoreBackup(vault, options);

@@ -56,7 +56,7 @@ export function pointRecordBytes(point: PointRecord): number {
 }
 
 /** The points (by `at`) that the window and the tiers leave out at `now`. */
-export function thinned(points: readonly PointRecord[], now: number, keepMs: number): Set<number> {
+export function thinned(points: readonly Pick<PointRecord, 'at'>[], now: number, keepMs: number): Set<number> {
   const removed = new Set<number>();
   const newestInSlot = new Map<string, number>();
   for (const point of points) {
