@@ -82,8 +82,14 @@ describe('collection racing another device that reuses marked chunks', () => {
     deleteDelayMs = 3_000;
     deletesSeen = 0;
     const sweep = call(a.remoteApplyRetention('shared', {}, { graceMs: 1_000 }));
-    sweep.catch(() => undefined);
-    while (deletesSeen === 0) await sleep(20);
+    let sweepEnded = false;
+    sweep.then(
+      () => (sweepEnded = true),
+      () => (sweepEnded = true),
+    );
+    // Until the sweep's first DELETE is on the wire (or the sweep ended having deleted nothing: a
+    // lease it saw, or the store's clock, made it wait; B's backup must restore all the same).
+    while (deletesSeen === 0 && !sweepEnded) await sleep(20);
     const pushed = await call(b.remotePush('shared', { backupId }));
     expect(pushed.objectsSkipped).toBe(0); // every reused chunk was written again
     await sweep;
