@@ -4,23 +4,17 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteOptions } from '../../src/protocol';
 import type { Service } from '../../worker/service';
-import { S3_BUCKET, S3_CREDENTIALS, startS3Server, type S3Server } from '../support/s3-server';
+import {S3_BUCKET, S3_CREDENTIALS } from '../support/s3-server';
+import { s3Suite } from '../support/s3-suite';
 import { addRows, call, liveSummary, openService, rows, settle } from '../support/vault-harness';
 
-let s3: S3Server;
-const open: Service[] = [];
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  for (const service of open) await call(service.close({ force: true })).catch(() => undefined);
-  await s3.close();
-});
+const suite = s3Suite(beforeAll, afterAll);
+const { open } = suite;
 
 // Short backoff; a timeout long enough for a loaded machine.
 const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
 const remoteAt = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
-  ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
+  ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
 
 async function vaultWith(name: string, rowsCount: number): Promise<Service> {
   const service = await openService(name);
@@ -36,7 +30,7 @@ async function backup(service: Service): Promise<string> {
 }
 
 async function objectBytes(key: string): Promise<Uint8Array> {
-  return new Uint8Array(await (await s3.client.fetch(s3.objectUrl(key))).arrayBuffer());
+  return new Uint8Array(await (await suite.s3.client.fetch(suite.s3.objectUrl(key))).arrayBuffer());
 }
 
 describe('remote push and restore', () => {
@@ -91,7 +85,7 @@ describe('remote push and restore', () => {
     await call(a.remoteAdd('safe', remoteAt('enc/', { passphrase: 'a long passphrase' })));
     await backup(a);
     await call(a.remotePush('safe', {}));
-    const keys = await s3.listKeys('enc/');
+    const keys = await suite.s3.listKeys('enc/');
     expect(keys.length).toBeGreaterThan(10);
     for (const key of keys) {
       const text = new TextDecoder('latin1').decode(await objectBytes(key));
@@ -115,14 +109,14 @@ describe('remote push and restore', () => {
 describe('remote faults', () => {
   it('the server stopped mid-push: REMOTE_UNAVAILABLE, nothing listed; started again, the push resumes without resending', async () => {
     const a = await vaultWith('rp-stop', 12_000);
-    await call(a.remoteAdd('offsite', remoteAt('stop/', { endpoint: s3.proxyEndpoint })));
+    await call(a.remoteAdd('offsite', remoteAt('stop/', { endpoint: suite.s3.proxyEndpoint })));
     const backupId = await backup(a);
-    s3.faults.stopAfterPuts = 25;
+    suite.s3.faults.stopAfterPuts = 25;
     const failed = await settle(call(a.remotePush('offsite', {})));
     expect(failed).toMatchObject({ ok: false, code: 'REMOTE_UNAVAILABLE' });
-    await s3.start();
+    await suite.s3.start();
     expect(await call(a.remoteList('offsite'))).toEqual([]);
-    const arrived = (await s3.listKeys('stop/chunks/')).length;
+    const arrived = (await suite.s3.listKeys('stop/chunks/')).length;
     expect(arrived).toBeGreaterThanOrEqual(20);
     const resumed = await call(a.remotePush('offsite', {}));
     expect(resumed.backupId).toBe(backupId);
@@ -132,23 +126,23 @@ describe('remote faults', () => {
 
   it('5xx answers are retried; a slow push is cancelled', async () => {
     const a = await vaultWith('rp-flaky', 6000);
-    await call(a.remoteAdd('offsite', remoteAt('flaky/', { endpoint: s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 20_000 } })));
+    await call(a.remoteAdd('offsite', remoteAt('flaky/', { endpoint: suite.s3.proxyEndpoint, retry: { retries: 8, backoffMs: 5, timeoutMs: 20_000 } })));
     await backup(a);
-    s3.faults.failNext = 6;
-    s3.faults.status = 503;
-    s3.faults.match = /^PUT /;
+    suite.s3.faults.failNext = 6;
+    suite.s3.faults.status = 503;
+    suite.s3.faults.match = /^PUT /;
     const pushed = await call(a.remotePush('offsite', {}));
-    expect(s3.faults.failNext).toBe(0);
+    expect(suite.s3.faults.failNext).toBe(0);
     expect((await call(a.remoteList('offsite'))).map((b) => b.backupId)).toEqual([pushed.backupId]);
 
     await addRows(a, 3000, 2);
     await backup(a);
-    s3.faults.match = undefined;
-    s3.faults.delayMs = 300;
+    suite.s3.faults.match = undefined;
+    suite.s3.faults.delayMs = 300;
     const slow = call(a.remotePush('offsite', {}));
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(await call(a.remoteCancel('offsite'))).toEqual({ status: 'cancelled' });
-    s3.faults.delayMs = 0;
+    suite.s3.faults.delayMs = 0;
     expect(await settle(slow)).toMatchObject({ ok: false, code: 'CANCELLED' });
     expect((await call(a.remoteList('offsite'))).length).toBe(1);
     expect((await call(a.backupHistory())).find((j) => j.kind === 'push')?.state).toBe('cancelled');
@@ -156,15 +150,15 @@ describe('remote faults', () => {
 
   it('a push holds its backup: a local drop meanwhile is BUSY, and a remote retention waits for the manifest', async () => {
     const a = await vaultWith('rp-hold', 4000);
-    await call(a.remoteAdd('offsite', remoteAt('hold/', { endpoint: s3.proxyEndpoint })));
+    await call(a.remoteAdd('offsite', remoteAt('hold/', { endpoint: suite.s3.proxyEndpoint })));
     const backupId = await backup(a);
-    s3.faults.delayMs = 100;
+    suite.s3.faults.delayMs = 100;
     const pushing = call(a.remotePush('offsite', {}));
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(await settle(call(a.backupDrop(backupId)))).toMatchObject({ ok: false, code: 'BUSY' });
     const retention = call(a.remoteApplyRetention('offsite', {}, { graceMs: 0 }));
     await pushing;
-    s3.faults.delayMs = 0;
+    suite.s3.faults.delayMs = 0;
     expect((await retention).chunksDeleted).toBe(0);
     const b = await vaultWith('rp-hold-b', 0);
     await call(b.remoteAdd('offsite', remoteAt('hold/')));
@@ -177,10 +171,10 @@ describe('remote faults', () => {
     await call(a.remoteAdd('offsite', remoteAt('dmg/')));
     const backupId = await backup(a);
     await call(a.remotePush('offsite', {}));
-    const chunk = (await s3.listKeys('dmg/chunks/'))[3]!;
+    const chunk = (await suite.s3.listKeys('dmg/chunks/'))[3]!;
     const bytes = await objectBytes(chunk);
     bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
-    await s3.client.fetch(s3.objectUrl(chunk), { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer> });
+    await suite.s3.client.fetch(suite.s3.objectUrl(chunk), { method: 'PUT', body: bytes as Uint8Array<ArrayBuffer> });
     const b = await vaultWith('rp-dmg-b', 500);
     const before = await liveSummary(b);
     await call(b.remoteAdd('offsite', remoteAt('dmg/')));

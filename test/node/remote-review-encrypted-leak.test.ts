@@ -5,25 +5,18 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteOptions } from '../../src/protocol';
-import type { Service } from '../../worker/service';
-import { S3_BUCKET, startS3Server, type S3Server } from '../support/s3-server';
+import {S3_BUCKET } from '../support/s3-server';
+import { s3Suite } from '../support/s3-suite';
 import { addRows, call, openService, readDisk, settle } from '../support/vault-harness';
 
-let s3: S3Server;
-const open: Service[] = [];
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  for (const service of open) await call(service.close({ force: true })).catch(() => undefined);
-  await s3.close();
-});
+const suite = s3Suite(beforeAll, afterAll);
+const { open } = suite;
 
 const PASS = 'correct horse battery staple 7781';
 const remote = (prefix: string, passphrase = PASS) =>
-  ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, passphrase, retry: { retries: 1, backoffMs: 5, timeoutMs: 20_000 } }) as RemoteOptions;
-const get = async (key: string) => new Uint8Array(await (await s3.client.fetch(s3.objectUrl(key))).arrayBuffer());
-const put = (key: string, body: Uint8Array) => s3.client.fetch(s3.objectUrl(key), { method: 'PUT', body: body as Uint8Array<ArrayBuffer> });
+  ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, passphrase, retry: { retries: 1, backoffMs: 5, timeoutMs: 20_000 } }) as RemoteOptions;
+const get = async (key: string) => new Uint8Array(await (await suite.s3.client.fetch(suite.s3.objectUrl(key))).arrayBuffer());
+const put = (key: string, body: Uint8Array) => suite.s3.client.fetch(suite.s3.objectUrl(key), { method: 'PUT', body: body as Uint8Array<ArrayBuffer> });
 
 describe('encrypted remote, end to end', () => {
   it('reveals nothing, persists no secret, refuses moved and replayed manifests', async () => {
@@ -46,7 +39,7 @@ describe('encrypted remote, end to end', () => {
 
     const disk = await readDisk('enc-a');
     const localHashes = disk.chunkKeys;
-    const keys = await s3.listKeys('enc1/');
+    const keys = await suite.s3.listKeys('enc1/');
     const text = new TextDecoder('latin1');
     for (const key of keys) {
       const body = text.decode(await get(key));
@@ -70,7 +63,7 @@ describe('encrypted remote, end to end', () => {
     expect(await listed()).not.toContain(undefined);
     expect((await listed()).length).toBe(1);
     await put(k1, original1);
-    const replayKey = (await s3.listKeys('enc2/backups/'))[0]!;
+    const replayKey = (await suite.s3.listKeys('enc2/backups/'))[0]!;
     await put(k1, await get(replayKey));
     expect((await listed()).length).toBe(1);
     await put(k1, original1);

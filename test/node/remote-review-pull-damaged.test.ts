@@ -3,21 +3,14 @@
 import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteOptions } from '../../src/protocol';
-import type { Service } from '../../worker/service';
-import { S3_BUCKET, S3_CREDENTIALS, startS3Server, type S3Server } from '../support/s3-server';
+import {S3_BUCKET, S3_CREDENTIALS } from '../support/s3-server';
+import { s3Suite } from '../support/s3-suite';
 import { addRows, call, jobsIdle, liveSummary, openService, orphanChunks, readDisk, settle } from '../support/vault-harness';
 
-let s3: S3Server;
-const open: Service[] = [];
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  for (const service of open) await call(service.close({ force: true })).catch(() => undefined);
-  await s3.close();
-});
+const suite = s3Suite(beforeAll, afterAll);
+const { open } = suite;
 
-const remote = (prefix: string) => ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: { retries: 1, backoffMs: 5, timeoutMs: 20_000 } }) as RemoteOptions;
+const remote = (prefix: string) => ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: { retries: 1, backoffMs: 5, timeoutMs: 20_000 } }) as RemoteOptions;
 
 describe('a pull that fails late', () => {
   it('a chunk of the last batch swapped for another valid chunk: INTEGRITY, catalog unchanged', async () => {
@@ -28,12 +21,12 @@ describe('a pull that fails late', () => {
     const { backupId } = await call(a.backupCreate({}));
     await call(a.backupWait(backupId));
     await call(a.remotePush('r', {}));
-    const manifest = JSON.parse(await (await s3.client.fetch(s3.objectUrl(`pd/backups/${backupId}`))).text()) as { chunks: string[] };
+    const manifest = JSON.parse(await (await suite.s3.client.fetch(suite.s3.objectUrl(`pd/backups/${backupId}`))).text()) as { chunks: string[] };
     expect(manifest.chunks.length).toBeGreaterThan(70);
     const last = manifest.chunks.at(-2)!;
     const other = manifest.chunks[3]!;
-    const otherBytes = await (await s3.client.fetch(s3.objectUrl(`pd/chunks/${other}`))).arrayBuffer();
-    await s3.client.fetch(s3.objectUrl(`pd/chunks/${last}`), { method: 'PUT', body: otherBytes });
+    const otherBytes = await (await suite.s3.client.fetch(suite.s3.objectUrl(`pd/chunks/${other}`))).arrayBuffer();
+    await suite.s3.client.fetch(suite.s3.objectUrl(`pd/chunks/${last}`), { method: 'PUT', body: otherBytes });
 
     const b = await openService('pd-b');
     open.push(b);
@@ -62,7 +55,7 @@ describe('a pull that fails late', () => {
     const first = await call(a.backupCreate({}));
     await call(a.backupWait(first.backupId));
     await call(a.remotePush('r', {}));
-    for (const key of await s3.listKeys('lost/chunks/')) await s3.client.fetch(s3.objectUrl(key), { method: 'DELETE' });
+    for (const key of await suite.s3.listKeys('lost/chunks/')) await suite.s3.client.fetch(suite.s3.objectUrl(key), { method: 'DELETE' });
     await call(a.exec('UPDATE item SET body = upper(body) WHERE id = 1'));
     const second = await call(a.backupCreate({}));
     await call(a.backupWait(second.backupId));

@@ -6,20 +6,14 @@ import 'fake-indexeddb/auto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RemoteOptions } from '../../src/protocol';
 import type { Service } from '../../worker/service';
-import { S3_BUCKET, S3_CREDENTIALS, startS3Server, type S3Server } from '../support/s3-server';
+import {S3_BUCKET, S3_CREDENTIALS } from '../support/s3-server';
+import { s3Suite } from '../support/s3-suite';
 import { addRows, call, openService } from '../support/vault-harness';
 
-let s3: S3Server;
-const open: Service[] = [];
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  for (const service of open) await call(service.close({ force: true })).catch(() => undefined);
-  await s3.close();
-});
+const suite = s3Suite(beforeAll, afterAll);
+const { open } = suite;
 
-const remote = () => ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix: 'scope/', credentials: S3_CREDENTIALS, retry: { retries: 1, backoffMs: 5, timeoutMs: 20_000 } }) as RemoteOptions;
+const remote = () => ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix: 'scope/', credentials: S3_CREDENTIALS, retry: { retries: 1, backoffMs: 5, timeoutMs: 20_000 } }) as RemoteOptions;
 
 async function vaultPushing(name: string, seed: number): Promise<{ service: Service; backupId: string }> {
   const service = await openService(name);

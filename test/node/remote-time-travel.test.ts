@@ -8,23 +8,17 @@ import { collectChunks } from '../../src/remote/collect';
 import { RemoteRepository } from '../../src/remote/repository';
 import { s3Store } from '../../src/remote/s3';
 import type { Service } from '../../worker/service';
-import { S3_BUCKET, S3_CREDENTIALS, startS3Server, type S3Server } from '../support/s3-server';
+import {S3_BUCKET, S3_CREDENTIALS } from '../support/s3-server';
+import { s3Suite } from '../support/s3-suite';
 import { call, openService } from '../support/vault-harness';
 import { HOUR, MINUTE, MadeUpClock, openAt, rowNumbers, saveRow } from './history-support';
 
-let s3: S3Server;
-const open: Service[] = [];
-beforeAll(async () => {
-  s3 = await startS3Server();
-});
-afterAll(async () => {
-  for (const service of open) await call(service.close({ force: true })).catch(() => undefined);
-  await s3.close();
-});
+const suite = s3Suite(beforeAll, afterAll);
+const { open } = suite;
 
 const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
 const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
-  ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
+  ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
 
 async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
@@ -60,7 +54,7 @@ describe.each([
     await call(a.remoteAdd('live', { ...options, continuousMs: 50 }));
     // The state at open (an empty database) is pushed first, and kept as a point too. The config
     // is written before the head: read through a repository only once the head is there.
-    await until(async () => (await s3.listKeys(`${prefix}heads/`)).length === 1);
+    await until(async () => (await suite.s3.listKeys(`${prefix}heads/`)).length === 1);
     await until(async () => (await pointTimes(options)).includes(opened));
     const saved: number[] = [];
     for (let n = 1; n <= 3; n++) {
@@ -71,7 +65,7 @@ describe.each([
     expect(await pointTimes(options)).toEqual([opened, ...saved]);
     if (kind === 'encrypted') {
       // Keyed names: neither the vault name nor a time shows.
-      const keys = await s3.listKeys(`${prefix}points/`);
+      const keys = await suite.s3.listKeys(`${prefix}points/`);
       expect(keys.some((k) => k.includes(`tt-${kind}`) || saved.some((at) => k.includes(String(at))))).toBe(false);
     }
 
