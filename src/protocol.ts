@@ -80,6 +80,11 @@ export interface HistoryListOptions {
   readonly until?: Date | number;
   /** List the points this remote holds (continuous replication keeps them) instead of the local ones. */
   readonly from?: string;
+  /**
+   * With `from`: whose history (the vault name that pushed it). Default: this vault's, else that of
+   * the only vault the remote holds.
+   */
+  readonly vault?: string;
 }
 
 /** See `OpenOptions.durability`. */
@@ -308,6 +313,11 @@ export interface RestoreAtOptions {
   readonly into?: string;
   /** Restore from this remote's points (continuous replication keeps them): pulled, verified, then restored. */
   readonly from?: string;
+  /**
+   * With `from`: whose history (the vault name that pushed it). Default: this vault's, else that of
+   * the only vault the remote holds.
+   */
+  readonly vault?: string;
 }
 
 export interface RestoreBackupOptions {

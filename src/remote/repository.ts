@@ -108,9 +108,11 @@ export class RemoteRepository {
    * the call instead: the chunks it names are unknown, so nothing may be collected.
    * @throws UNSUPPORTED_VERSION (`details.collection: 'stopped'`) with `forCollection`; REMOTE_*.
    */
-  async listManifests(signal?: AbortSignal, prefix: string = RemotePath.backups, forCollection = false): Promise<ListedManifest[]> {
+  async listManifests(signal?: AbortSignal, prefix: string = RemotePath.backups, forCollection = false, strict = false): Promise<ListedManifest[]> {
     const names = this.canList ? (await this.list(prefix, signal)).map((o) => o.name) : [...(await this.readIndex(signal))].filter((n) => n.startsWith(prefix));
-    const read = await Promise.all(names.map((name) => this.readManifestAt(name, signal).catch((error: unknown) => (forCollection ? refuseUnreadable(name, error) : skipDamaged(error)))));
+    const read = await Promise.all(
+      names.map((name) => this.readManifestAt(name, signal).catch((error: unknown) => (strict ? refuseDamaged(name, error) : forCollection ? refuseUnreadable(name, error) : skipDamaged(error)))),
+    );
     return read.filter((m): m is ListedManifest => m !== undefined).sort((a, b) => b.manifest.createdAt - a.manifest.createdAt);
   }
 
@@ -163,6 +165,17 @@ export class RemoteRepository {
 /** A manifest that fails its checks is not listed (the remote never lists a backup it cannot restore). */
 function skipDamaged(error: unknown): undefined {
   if (error instanceof PagevaultError && [ErrorCode.INTEGRITY, ErrorCode.INVALID_BACKUP, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.LIMIT_EXCEEDED].includes(error.code as never)) return undefined;
+  throw error;
+}
+
+/**
+ * Time travel cannot skip a state it cannot read: the newest state at or before a moment might be
+ * that one, and an older one would be restored in its place.
+ */
+function refuseDamaged(name: string, error: unknown): never {
+  if (error instanceof PagevaultError && [ErrorCode.INTEGRITY, ErrorCode.INVALID_BACKUP, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.LIMIT_EXCEEDED].includes(error.code as never)) {
+    throw new PagevaultError(error.code, `Remote state ${name} cannot be read (${error.message}): the remote's history is incomplete, so no moment is restored from it.`, { object: name, cause: error.code });
+  }
   throw error;
 }
 

@@ -25,6 +25,8 @@ export function startContinuous(vault: VaultContext, entry: RemoteEntry): void {
   const controller = new AbortController();
   let pushedAt: number | undefined;
   const points = new Map<string, number>();
+  /** The point objects this open wrote: the only ones its thinning may delete. */
+  const mine = new Set<string>();
   let running = false;
   const tick = async () => {
     const head = vault.store.head(LIVE_HEAD);
@@ -39,7 +41,7 @@ export function startContinuous(vault: VaultContext, entry: RemoteEntry): void {
         const remote = remoteManifest(vault, info, held.manifest, 'head');
         await entry.lock.run(async () => {
           await sendManifest(vault, entry, held.manifest, remote, controller.signal);
-          await keepPoint(vault, entry, remote, points, controller.signal);
+          await keepPoint(vault, entry, remote, points, controller.signal, mine);
         });
         pushedAt = head.savedAt;
       } finally {

@@ -29,14 +29,18 @@ export const DEFAULT_REMOTE_KEEP_MS = 24 * 3_600_000;
  * `known` caches object name to `at` across pushes (encrypted names do not show the time).
  * @throws REMOTE_*, CANCELLED.
  */
-export async function keepPoint(vault: VaultContext, entry: RemoteEntry, head: RemoteManifest, known: Map<string, number>, signal: AbortSignal): Promise<void> {
+export async function keepPoint(vault: VaultContext, entry: RemoteEntry, head: RemoteManifest, known: Map<string, number>, signal: AbortSignal, mine: Set<string>): Promise<void> {
   const repo = entry.repo;
   if (!repo.canList) return;
   const written = await repo.putPoint(head, signal);
   known.set(written.name, head.createdAt);
+  mine.add(written.name);
   const listed = await repo.list(await repo.layout.pointPrefix(head.vault), signal);
   const points: { at: number; name: string }[] = [];
   for (const o of listed) {
+    // Only the points this open wrote are thinned: another device (or an earlier open) pushing under
+    // the same vault name may keep a longer window, which this one cannot know.
+    if (!mine.has(o.name)) continue;
     let at = known.get(o.name);
     if (at === undefined) {
       const bytes = await repo.store.get(o.name, signal);
@@ -55,13 +59,15 @@ export async function keepPoint(vault: VaultContext, entry: RemoteEntry, head: R
     if (!removed.has(point.at) || point.name === written.name) continue;
     await repo.store.delete(point.name, signal);
     known.delete(point.name);
+    mine.delete(point.name);
   }
 }
 
 /** Every readable point (and head) on the remote, of every vault. */
 async function remoteStates(entry: RemoteEntry): Promise<ListedManifest[]> {
   if (!entry.repo.canList) return [];
-  const [points, heads] = await Promise.all([entry.repo.listManifests(undefined, RemotePath.points), entry.repo.listManifests(undefined, RemotePath.heads)]);
+  // Strict: a state that cannot be read is an error, never skipped (an older one would stand in for it).
+  const [points, heads] = await Promise.all([entry.repo.listManifests(undefined, RemotePath.points, false, true), entry.repo.listManifests(undefined, RemotePath.heads, false, true)]);
   return [...points, ...heads];
 }
 
@@ -71,20 +77,28 @@ async function remoteStates(entry: RemoteEntry): Promise<ListedManifest[]> {
  * differently); one per save (a head and its point are the same state).
  * @throws INVALID_ARGUMENT (several vaults and none is this one), REMOTE_*.
  */
-async function travelStates(vault: VaultContext, entry: RemoteEntry): Promise<RemoteManifest[]> {
+async function travelStates(vault: VaultContext, entry: RemoteEntry, asked: string | undefined): Promise<RemoteManifest[]> {
   const all = await remoteStates(entry);
   const vaults = [...new Set(all.map((m) => m.manifest.vault))].sort();
-  const owner = vaults.includes(vault.name) ? vault.name : vaults.length === 1 ? vaults[0] : undefined;
+  if (asked !== undefined && !vaults.includes(asked)) {
+    throw new PagevaultError(ErrorCode.NOT_FOUND, `The remote "${entry.name}" holds no history of a vault named "${asked}" (it holds: ${vaults.join(', ') || 'none'}).`, { remote: entry.name, vaults });
+  }
+  const owner = asked ?? (vaults.includes(vault.name) ? vault.name : vaults.length === 1 ? vaults[0] : undefined);
   if (owner === undefined && vaults.length > 1) {
-    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The remote "${entry.name}" holds the history of several vaults (${vaults.join(', ')}): open the vault under the name whose history you want.`, { remote: entry.name, vaults });
+    throw new PagevaultError(ErrorCode.INVALID_ARGUMENT, `The remote "${entry.name}" holds the history of several vaults (${vaults.join(', ')}): name the one you want with { vault }.`, { remote: entry.name, vaults });
   }
   const byTime = new Map(all.filter((m) => m.manifest.vault === owner).map((m) => [m.manifest.createdAt, m.manifest]));
   return [...byTime.values()].sort((a, b) => a.createdAt - b.createdAt);
 }
 
+/** The `vault` option of a remote time travel. @throws INVALID_ARGUMENT. */
+function askedVault(value: unknown): string | undefined {
+  return value === undefined ? undefined : checkName(value, 'vault');
+}
+
 /** `history.list({ from })`: the points remote `from` holds, as local points are listed. @throws INVALID_ARGUMENT, NOT_FOUND, REMOTE_*. */
 export async function listRemoteHistory(vault: VaultContext, options: HistoryListOptions): Promise<HistoryPoint[]> {
-  const states = await travelStates(vault, remoteEntry(vault, options.from));
+  const states = await travelStates(vault, remoteEntry(vault, options.from), askedVault(options.vault));
   return historyRows(states.map((m) => ({ at: m.createdAt, manifest: m })), options);
 }
 
@@ -97,7 +111,7 @@ export async function listRemoteHistory(vault: VaultContext, options: HistoryLis
 export async function restoreAtFromRemote(vault: VaultContext, moment: number, options: RestoreAtOptions): Promise<RestoreResult> {
   const entry = remoteEntry(vault, options.from);
   const into = options.into === undefined ? undefined : checkName(options.into, 'into');
-  const pick = (await travelStates(vault, entry)).filter((m) => m.createdAt <= moment).at(-1);
+  const pick = (await travelStates(vault, entry, askedVault(options.vault))).filter((m) => m.createdAt <= moment).at(-1);
   if (!pick) throw new PagevaultError(ErrorCode.NOT_FOUND, `The remote "${entry.name}" holds no state saved at or before ${new Date(moment).toISOString()}.`, { remote: entry.name, at: moment });
   return pullAndRestore(vault, entry.name, { backupId: pick.backupId, ...(into === undefined ? {} : { into }) }, pick);
 }

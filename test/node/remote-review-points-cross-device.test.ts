@@ -1,0 +1,58 @@
+// Review finding (fixed): a second device opening the same vault name with continuous replication thins the first
+// device's remote points with ITS OWN window (default 24 h) on its first push of an empty database.
+import 'fake-indexeddb/auto';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { RemoteOptions, S3RemoteOptions } from '../../src/protocol';
+import { RemoteRepository } from '../../src/remote/repository';
+import { s3Store } from '../../src/remote/s3';
+import { S3_BUCKET, S3_CREDENTIALS } from '../support/s3-server';
+import { s3Suite } from '../support/s3-suite';
+import { call } from '../support/vault-harness';
+import { HOUR, MadeUpClock, openAt, rowNumbers, saveRow } from './history-support';
+
+const suite = s3Suite(beforeAll, afterAll);
+const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
+const s3At = (prefix: string): RemoteOptions => ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST }) as RemoteOptions;
+async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+async function pointTimes(options: RemoteOptions): Promise<number[]> {
+  const repo = await RemoteRepository.open(s3Store(options as S3RemoteOptions));
+  return (await repo.listManifests(undefined, 'points/')).map((m) => m.manifest.createdAt).sort((a, b) => a - b);
+}
+
+it('device B (same vault name, continuous on, no history policy) deletes device A\'s 7-day points', async () => {
+  const clock = new MadeUpClock(Date.UTC(2026, 0, 5, 9));
+  const options = s3At('xdev/');
+  const a = await openAt('notes', clock, { keep: '7d' });
+  suite.open.push(a);
+  await call(a.remoteAdd('live', { ...options, continuousMs: 50 } as RemoteOptions));
+  await until(async () => (await suite.s3.listKeys('xdev/heads/')).length === 1);
+  const saved: number[] = [];
+  for (let n = 1; n <= 3; n++) {
+    const at = await saveRow(a, clock, n, 24 * HOUR); // one save a day
+    saved.push(at);
+    await until(async () => (await pointTimes(options)).includes(at));
+  }
+  await call(a.close({}));
+  // A new device has its own (empty) IndexedDB.
+  await new Promise<void>((resolve, reject) => { const r = indexedDB.deleteDatabase('pagevault:notes'); r.onsuccess = () => resolve(); r.onerror = () => reject(r.error); });
+  const before = await pointTimes(options);
+  expect(before).toEqual(expect.arrayContaining(saved));
+
+  // New device, same vault name, the same remote options (continuous), default history.
+  clock.advance(HOUR);
+  const b = await openAt('notes', clock);
+  suite.open.push(b);
+  await call(b.remoteAdd('live', { ...options, continuousMs: 50 } as RemoteOptions));
+  await until(async () => (await pointTimes(options)).length !== before.length || (await pointTimes(options)).includes(clock.now()), 5_000).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 1500));
+  const after = await pointTimes(options);
+  // Device A's day-1 save must still restore.
+  await call(b.backupRestore({ at: saved[0]!, from: 'live' }));
+  expect(await rowNumbers(b)).toEqual([1]);
+}, 60_000);
