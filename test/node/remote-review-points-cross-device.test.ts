@@ -52,6 +52,7 @@ it('device B (same vault name, continuous on, no history policy) deletes device 
   await until(async () => (await pointTimes(options)).length !== before.length || (await pointTimes(options)).includes(clock.now()), 5_000).catch(() => undefined);
   await new Promise((r) => setTimeout(r, 1500));
   const after = await pointTimes(options);
+  expect(after).toEqual(expect.arrayContaining(saved)); // A's points are all still there
   // Device A's day-1 save must still restore.
   await call(b.backupRestore({ at: saved[0]!, from: 'live' }));
   expect(await rowNumbers(b)).toEqual([1]);

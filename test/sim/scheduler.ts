@@ -3,7 +3,7 @@
  * schedules (setTimeout, setImmediate, setInterval; fake-indexeddb's request and commit completions
  * go through setImmediate) is queued here instead of on Node's loop, and the driver decides, with
  * a seeded PRNG, which runnable one resumes next. Time is virtual: it only moves when nothing is
- * runnable, to the earliest due timer. Date.now, performance.now, crypto.getRandomValues,
+ * runnable, to the earliest due timer. Date.now, performance.now, Math.random, crypto.getRandomValues,
  * crypto.randomUUID follow the seed; crypto.subtle.digest (SHA-256) is computed synchronously.
  *
  * Invariants:
@@ -114,6 +114,7 @@ export class SimScheduler {
       getRandomValues: crypto.getRandomValues,
       randomUUID: crypto.randomUUID,
       digest: crypto.subtle.digest,
+      mathRandom: Math.random,
     };
     const passthrough = <F extends (...args: never[]) => unknown>(real: unknown, sim: F): F =>
       ((...args: Parameters<F>) => {
@@ -162,6 +163,9 @@ export class SimScheduler {
       for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(this.idRandom() * 256);
       return array;
     }) as typeof crypto.getRandomValues;
+    // Math.random too (retry jitter, lease and mark ids of the remote code): a lease's name decides
+    // where it lists, so an unseeded one would change the trace.
+    Math.random = () => (als.getStore() ? this.idRandom() : saved.mathRandom());
     crypto.randomUUID = (() => {
       if (!als.getStore()) return saved.randomUUID.call(crypto);
       const hex = Array.from({ length: 32 }, () => Math.floor(this.idRandom() * 16).toString(16)).join('');
@@ -189,6 +193,7 @@ export class SimScheduler {
       crypto.getRandomValues = saved.getRandomValues;
       crypto.randomUUID = saved.randomUUID;
       crypto.subtle.digest = saved.digest;
+      Math.random = saved.mathRandom;
     };
   }
 
