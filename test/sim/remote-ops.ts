@@ -134,6 +134,24 @@ export class RemoteOps {
   }
 
   /**
+   * Lets continuous replication finish what it started before a checkpoint reads the disk: a push
+   * holds the live head's chunks in memory while it runs (a save meanwhile leaves the replaced
+   * head's chunks owned by that hold alone, which the disk check would count as orphans). Waits in
+   * virtual time until two waits in a row saw no remote request in flight and no remote change.
+   */
+  async quiesce(): Promise<void> {
+    if (this.continuousMs === undefined || !this.added) return;
+    const w = this.world;
+    const wait = this.continuousMs + 1_000;
+    let quiet = 0;
+    for (let i = 0; i < 40 && quiet < 2; i++) {
+      const version = this.remote.version;
+      await w.settle(w.sched.enter(DRIVER_EPOCH, () => new Promise<void>((resolve) => setTimeout(resolve, wait))), 'continuous replication idle');
+      quiet = this.remote.pending === 0 && this.remote.version === version ? quiet + 1 : 0;
+    }
+  }
+
+  /**
    * After a step: when the remote changed, every manifest on it names only chunks present and
    * intact (read directly, without faults). At checkpoints (`restore`), a listed backup is also
    * restored from the remote into another name, through the worker.

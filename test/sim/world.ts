@@ -317,6 +317,7 @@ export class World implements Checker {
       this.sched.kill(epoch); // stop it, so the run can go on
       this.fail('closed-worker-keeps-running', `epoch ${epoch} still runs timers long after its close() resolved: ${queued}`);
     }
+    await this.remote?.quiesce();
     const live = await readLive(this);
     const before = this.findings.length;
     checkLive(this, live, this.model.snapshot(), (fact) => `live:acked-${kindOf(fact)}-missing`);

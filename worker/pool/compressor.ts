@@ -98,7 +98,13 @@ export class Compressor {
   }
 
   close(): void {
-    for (const h of this.helpers) h.worker.terminate();
+    for (const h of this.helpers) {
+      h.worker.terminate();
+      // A terminated helper never answers: settle what waits on it (batches then run inline, a hash
+      // fails WORKER), or a call still reading (a download racing close()) would never end.
+      for (const settle of h.pending.values()) settle(new Error('compression helper closed'));
+      h.pending.clear();
+    }
     this.helpers = [];
   }
 
