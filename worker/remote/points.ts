@@ -24,8 +24,9 @@ import { remoteEntry, type RemoteEntry } from './registry';
 export const DEFAULT_REMOTE_KEEP_MS = 24 * 3_600_000;
 
 /**
- * Writes `head` (just pushed) as a point of its vault, then deletes the vault's points that the
- * window (the vault's history `keep`, else 24 h) and the tiers leave out. Runs under `entry.lock`.
+ * Writes `head` (just pushed) as a point of its vault, then deletes, among the points this open
+ * wrote (`mine`), those the window (the vault's history `keep`, else 24 h) and the tiers leave out.
+ * Runs under `entry.lock`.
  * `known` caches object name to `at` across pushes (encrypted names do not show the time).
  * @throws REMOTE_*, CANCELLED.
  */
