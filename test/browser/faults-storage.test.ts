@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { deleteVault } from '../../src/index';
 import { count, fillRows, open, rawStore, rejectsWith, sleep, uniqueName } from './helpers';
+import { STORE_VERSION } from '../../worker/store/schema';
 
 /** What eviction does to a vault: its IndexedDB database is gone, localStorage is not. */
 function evict(name: string): Promise<void> {
@@ -18,7 +19,8 @@ function evict(name: string): Promise<void> {
 /** Opens the vault's database with a newer schema version, as a newer pagevault in another tab would. */
 function openNewer(name: string): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open(`pagevault:${name}`, 2);
+    // One version past what this build writes: the vault meets a newer schema.
+    const request = indexedDB.open(`pagevault:${name}`, STORE_VERSION + 1);
     request.onupgradeneeded = () => request.result.createObjectStore('from-the-future');
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
