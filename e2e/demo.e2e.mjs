@@ -267,12 +267,16 @@ const stages = {
 
   async 'big-cancelled'() {
     await page.evaluate(() => window.scrollTo(0, 0));
+    // The database is saved, so a page-copy backup is its head and done in milliseconds: a compacted
+    // copy still reads and stores every page, which leaves time to cancel it.
+    await backup.getByLabel(/VACUUM INTO/).check();
     const cancelled = await settle(page, 'backup', async () => {
       await backup.getByRole('button', { name: 'Back up now' }).click();
       await backup.getByRole('button', { name: 'Cancel backup' }).click();
     });
     assert(cancelled.tone === 'info' && cancelled.text.includes('cancelled'), `cancel reports the backup cancelled; page said: ${cancelled.text}`);
     await panel(page, 'history').locator('tbody .badge', { hasText: 'cancelled' }).first().waitFor();
+    await backup.getByLabel(/Page copy/).check();
   },
 
   async 'storage-lost'() {
@@ -304,7 +308,14 @@ const stages = {
     other.setDefaultTimeout(60_000);
     try {
       await other.goto(h.url);
-      await other.locator('[data-testid=open-db]', { hasText: DB }).waitFor();
+      await other
+        .locator('[data-testid=open-db]', { hasText: DB })
+        .waitFor()
+        .catch(async (error) => {
+          const said = await other.evaluate(() => [...document.querySelectorAll('.status[data-tone]')].map((s) => `${s.closest('section')?.id}: [${s.dataset.tone}] ${s.textContent}`));
+          await other.screenshot({ path: join('e2e', 'out', 'failure-other-tab.png'), fullPage: true });
+          throw new Error(`the second tab did not open ${DB}; its panels said:\n${said.join('\n')}`, { cause: error });
+        });
       const rows = async (tab) => Number((await runSql(tab, 'SELECT count(*) AS n FROM item')).rows[0]?.[0]);
       const before = await rows(other);
       assert(before === (await rows(page)), 'both tabs read the same rows');
