@@ -225,12 +225,18 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
 
   /**
    * Runs SQL on the live connection once no restore is swapping it, then notes the write for the
-   * autosave (`exec` always counts as a write; `query` only when it changed rows).
+   * autosave (`exec` always counts as a write; `query` only when it changed rows). `readNow`
+   * answers a plain read during a swap that lets reads pass (undefined: not a plain read, wait).
    */
-  const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault, beforeWrite: () => void) => T, isExec: boolean): Promise<T> => {
+  const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault, beforeWrite: () => void) => T, isExec: boolean, readNow?: (v: OpenVault) => T | undefined): Promise<T> => {
     const v = need(isExec ? 'write' : 'read');
     checkSql(sql);
     checkParams(params);
+    // A restore swapping the live database answers plain reads meanwhile (they change nothing).
+    if (readNow && v.context.readsMayPass() && !v.store.stoppedBy) {
+      const rows = readNow(v);
+      if (rows !== undefined) return rows;
+    }
     await v.context.writeGate();
     // close() may have begun while this call waited: it was not served, so it is not lost.
     if (closing !== undefined || vault !== v) throw closed();
@@ -265,7 +271,16 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         return opening;
       }),
     exec: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v) => v.live.conn.exec(sql, params), true)),
-    query: (sql: string, params?: SqlParams) => result(() => runSql(sql, params, (v, beforeWrite) => v.live.conn.query(sql, params, beforeWrite), false)),
+    query: (sql: string, params?: SqlParams) =>
+      result(() =>
+        runSql(
+          sql,
+          params,
+          (v, beforeWrite) => v.live.conn.query(sql, params, beforeWrite),
+          false,
+          (v) => v.live.conn.queryIfReading(sql, params),
+        ),
+      ),
     flush: () => result(() => need().live.save()),
     inTransaction: () => vault !== undefined && closing === undefined && vault.live.conn.inTransaction(),
     info: () => result(() => info(need('read'))),

@@ -95,6 +95,13 @@ const CONNECTION_PRAGMAS = [
 /** The schema number of TEMP in EXPLAIN's P1 (0 is main, 2 and up are attached databases). */
 const TEMP_DATABASE = 1;
 
+/** Opcodes that change more than rows: transactions, savepoints, the schema, journal modes, vacuum. */
+const STATE_OPCODES = new Set(['AutoCommit', 'Savepoint', 'Vacuum', 'IncrVacuum', 'JournalMode', 'ParseSchema', 'VCreate', 'VDestroy', 'Expire']);
+/** Whitespace and comments before a statement's first keyword. */
+const LEADING_COMMENTS = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+/** Thrown inside `queryIfReading` at a statement that is not a plain read. */
+const NOT_A_READ = Symbol('not a plain read');
+
 export class SqliteConnection {
   private constructor(
     readonly engine: SqlEngine,
@@ -143,6 +150,28 @@ export class SqliteConnection {
       });
       return rows;
     } catch (error) {
+      throw sqliteError(error, sql);
+    }
+  }
+
+  /**
+   * Runs `sql` when every statement is a plain read: a `SELECT`, `WITH` or `VALUES` whose program
+   * opens no write transaction on any database (TEMP included) and controls no transaction.
+   * Returns undefined at the first statement that is not, having run only plain reads before it
+   * (nothing with an effect): the caller runs the whole text again the usual way.
+   */
+  queryIfReading(sql: string, params?: SqlParams): Row[] | undefined {
+    let rows: Row[] = [];
+    try {
+      this.eachStatement(sql, params, (stmt) => {
+        if (!this.onlyReads(stmt)) throw NOT_A_READ;
+        const found: Row[] = [];
+        while (stmt.step()) found.push(stmt.getAsObject() as Row);
+        if (found.length > 0 || stmt.getColumnNames().length > 0) rows = found;
+      });
+      return rows;
+    } catch (error) {
+      if (error === NOT_A_READ) return undefined;
       throw sqliteError(error, sql);
     }
   }
@@ -234,6 +263,26 @@ export class SqliteConnection {
   close(): void {
     this.db.close();
     handles.delete(this);
+  }
+
+  /** See `queryIfReading`: the text's first keyword, then the program's opcodes. */
+  private onlyReads(stmt: Statement): boolean {
+    const text = stmt.getSQL().replace(LEADING_COMMENTS, '');
+    if (!/^(?:SELECT|WITH|VALUES)\b/i.test(text)) return false;
+    try {
+      const program = this.db.prepare(`EXPLAIN ${text}`);
+      try {
+        while (program.step()) {
+          const [, opcode, , p2] = program.get();
+          if ((opcode === 'Transaction' && Number(p2) >= 1) || STATE_OPCODES.has(String(opcode))) return false;
+        }
+        return true;
+      } finally {
+        program.free();
+      }
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -5,7 +5,8 @@
  *
  * Invariants:
  * - `holdWrites` runs its body with no transaction open and `exec`/`query` waiting at the gate:
- *   the live database cannot change under a restore's swap.
+ *   the live database cannot change under a restore's swap. With `readsPass`, plain reads (see
+ *   `SqliteConnection.queryIfReading`) are answered meanwhile: they change nothing.
  * - `stop` ends the schedules and the runner; a scheduled run in progress ends first.
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
@@ -57,6 +58,8 @@ export class VaultContext {
   private stopped = false;
   /** Resolves when no restore is swapping the live database; `exec` waits on it. */
   private gate: Promise<void> = Promise.resolve();
+  /** True while a `holdWrites({ readsPass })` body runs. */
+  private readsPass = false;
 
   private constructor(parts: VaultParts) {
     this.name = parts.name;
@@ -127,11 +130,18 @@ export class VaultContext {
     return this.gate;
   }
 
+  /** Whether a plain read may be answered now, past a closed gate (see `holdWrites`). */
+  readsMayPass(): boolean {
+    return this.readsPass;
+  }
+
   /**
    * Runs `body` once no transaction is open, while `exec` and `query` wait: the live database
    * cannot change under it. Calls already past the gate finish before `body` starts.
+   * `readsPass`: plain reads are answered while `body` runs, for a body that changes the live
+   * database only in synchronous steps (a swap), so a read sees the state before or after one.
    */
-  async holdWrites<T>(signal: AbortSignal, body: () => Promise<T>): Promise<T> {
+  async holdWrites<T>(signal: AbortSignal, body: () => Promise<T>, options: { readonly readsPass?: boolean } = {}): Promise<T> {
     const conn = this.live.conn;
     for (;;) {
       while (conn.inTransaction()) {
@@ -140,10 +150,12 @@ export class VaultContext {
       }
       let open!: () => void;
       this.gate = new Promise((resolve) => (open = resolve));
+      this.readsPass = options.readsPass === true;
       try {
         await yieldToEventLoop();
         if (!conn.inTransaction()) return await body();
       } finally {
+        this.readsPass = false;
         open();
       }
     }

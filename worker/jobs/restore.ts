@@ -110,6 +110,9 @@ function swapLive(vault: VaultContext, record: BackupRecord, image: Uint8Array, 
       live.adopt(next, image, record.manifest, now);
       return backups.size > 0 ? { previousBackupId: previousId } : {};
     }),
+    // Each step that changes the live connection is synchronous (the export, the adopt): a read
+    // answered meanwhile sees the state before the restore or after it.
+    { readsPass: true },
   );
 }
 
