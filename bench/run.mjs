@@ -116,12 +116,16 @@ try {
   // One context for every page load: a page loaded again after a crash must see the same IndexedDB.
   const context = await browser.newContext();
   /** Loads the bench page (again, after its renderer crashed). */
+  const openPage = async () => {
+    const opened = await context.newPage();
+    opened.on('pageerror', (error) => log(`page error: ${error.message}`));
+    opened.on('console', (message) => message.type() === 'error' && log(`console: ${message.text()}`));
+    await opened.goto(`${origin}/bench/harness/index.html`);
+    await opened.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
+    return opened;
+  };
   const loadPage = async () => {
-    page = await context.newPage();
-    page.on('pageerror', (error) => log(`page error: ${error.message}`));
-    page.on('console', (message) => message.type() === 'error' && log(`console: ${message.text()}`));
-    await page.goto(`${origin}/bench/harness/index.html`);
-    await page.waitForFunction(() => document.body.dataset.ready === 'true', null, { timeout: 120_000 });
+    page = await openPage();
   };
   await loadPage();
   /** What the pass needs to reopen its vault after a crash. */
@@ -133,19 +137,21 @@ try {
    * an out-of-memory renderer) is recorded in `pass.failures` and the pass goes on: undefined.
    * After a crash the page is loaded again and the pass's vault reopened from what it saved.
    */
-  const step = async (pass, key, fn, arg, memory = false) => {
+  const step = async (pass, key, fn, arg, memory = false, on = undefined) => {
     log(`${pass.mb} MB: ${key}...`);
+    const target = on ?? page;
     const pids = findRenderers(marker);
     const start = memory ? resetPeaks(pids) : undefined;
     const faultsBefore = minorFaults(pids);
     let crashed = false;
     try {
-      return await page.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
+      return await target.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
     } catch (error) {
       pass.failures ??= {};
       pass.failures[key] = error instanceof Error ? error.message.split('\n')[0] : String(error);
       log(`${pass.mb} MB: ${key} failed: ${pass.failures[key]}`);
-      crashed = page.isClosed() || /crash/i.test(pass.failures[key]);
+      // A step on a page of its own (`on`) takes only that page down with it.
+      crashed = on === undefined && (page.isClosed() || /crash/i.test(pass.failures[key]));
       return undefined;
     } finally {
       // A crashed renderer's counters are gone with it: no figure rather than a wrong one.
@@ -178,7 +184,11 @@ try {
     log(`${item.mb} MB: generated ${(pass.sizeBytes / MB).toFixed(1)} MB in ${Math.round(pass.generate.durationMs)} ms`);
     if (item.kind === 'full') pass.cold = await step(pass, 'cold', 'coldBackupDownload', undefined, true);
     pass.firstSave = await step(pass, 'flush', 'flush');
-    pass.baselines = await step(pass, 'baselines', 'baselines', { runs, sendImage: item.kind === 'full' });
+    // In a page of its own (another renderer), closed afterwards: the baseline worker's copies of
+    // the image do not add up with the vault's memory in one renderer.
+    const baselinePage = await openPage();
+    pass.baselines = await step(pass, 'baselines', 'baselines', { name, runs, sendImage: item.kind === 'full' }, false, baselinePage);
+    await baselinePage.close().catch(() => undefined);
     pass.save = await step(pass, 'save', 'saveOneRow', { runs });
     if (item.kind === 'full') {
       pass.warm = await step(pass, 'warm', 'warmPagesBackup', undefined, true);

@@ -116,8 +116,12 @@ export async function flush() {
   return { ...value, wallMs: ms };
 }
 
-/** The baselines, in a fresh bench worker that is terminated afterwards (its memory is freed). */
-export async function baselines(options: { runs: number; sendImage: boolean }) {
+/**
+ * The baselines of vault `name` (read from its saved head in IndexedDB), in a fresh bench worker
+ * that is terminated afterwards. The driver calls this from a page of its own, in another renderer
+ * than the vault's: at 500 MB the two together outgrew one renderer, which crashed.
+ */
+export async function baselines(options: { name: string; runs: number; sendImage: boolean }) {
   const worker = new Worker(new URL('./baseline-worker.ts', import.meta.url), { type: 'module', name: 'pagevault-bench-baselines' });
   const remote: Remote<BaselineApi> = wrap<BaselineApi>(worker);
   // Each baseline on its own: one the browser refuses (a 500 MB IndexedDB value) is reported as
@@ -132,7 +136,7 @@ export async function baselines(options: { runs: number; sendImage: boolean }) {
     }
   };
   try {
-    const loaded = await remote.load(need().name);
+    const loaded = await remote.load(options.name);
     const exportMs = await remote.exportMs(options.runs);
     const pieces = await attempt('pieces', () => remote.savePieces());
     const naive = await attempt('naive', () => remote.naiveSave());
