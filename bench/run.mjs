@@ -131,27 +131,64 @@ try {
   /** What the pass needs to reopen its vault after a crash. */
   let resumeWith;
 
+  /** Runs page function `fn` on a page of its own (another renderer than the vault's), then closes it. */
+  const onOwnPage = async (fn, arg) => {
+    const own = await openPage();
+    try {
+      return await own.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
+    } finally {
+      await own.close().catch(() => undefined);
+    }
+  };
+
   /**
-   * Calls one step on the page and records the renderer's minor page faults during it; with
-   * `memory`, also its peak resident set. A step that throws (a browser refusing a 500 MB value,
+   * The baselines of vault `name`, on a page of their own (another renderer than the vault's), one
+   * call each: a baseline that crashes the renderer is recorded as that baseline's failure and the
+   * next one runs on a new page (which loads the image again).
+   */
+  const baselines = async (name, sendImage) => {
+    const out = { failures: {} };
+    const which = ['exportMs', 'pieces', 'naive', 'naiveRestore', ...(sendImage ? ['postImage'] : []), 'clear'];
+    let on;
+    for (const key of which) {
+      try {
+        if (!on) {
+          on = await openPage();
+          out.loaded ??= await on.evaluate((a) => window.pagevaultBench.baselineOpen(a), { name });
+        }
+        out[key] = await on.evaluate((a) => window.pagevaultBench.baseline(a), { which: key, runs });
+      } catch (error) {
+        out.failures[key] = error instanceof Error ? error.message.split('\n')[0] : String(error);
+        log(`baseline ${key} failed: ${out.failures[key]}`);
+        await on?.close().catch(() => undefined);
+        on = undefined;
+      }
+    }
+    await on?.evaluate(() => window.pagevaultBench.baselineClose()).catch(() => undefined);
+    await on?.close().catch(() => undefined);
+    return out;
+  };
+
+  /**
+   * Calls one step on the page (`fn`: its name there, or a function of the driver's) and records
+   * the renderer's minor page faults during it; with `memory`, also its peak resident set. A step that throws (a browser refusing a 500 MB value,
    * an out-of-memory renderer) is recorded in `pass.failures` and the pass goes on: undefined.
    * After a crash the page is loaded again and the pass's vault reopened from what it saved.
    */
-  const step = async (pass, key, fn, arg, memory = false, on = undefined) => {
+  const step = async (pass, key, fn, arg, memory = false) => {
     log(`${pass.mb} MB: ${key}...`);
-    const target = on ?? page;
     const pids = findRenderers(marker);
     const start = memory ? resetPeaks(pids) : undefined;
     const faultsBefore = minorFaults(pids);
     let crashed = false;
     try {
-      return await target.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
+      return typeof fn === 'function' ? await fn() : await page.evaluate(([name, a]) => window.pagevaultBench[name](a), [fn, arg]);
     } catch (error) {
       pass.failures ??= {};
       pass.failures[key] = error instanceof Error ? error.message.split('\n')[0] : String(error);
       log(`${pass.mb} MB: ${key} failed: ${pass.failures[key]}`);
-      // A step on a page of its own (`on`) takes only that page down with it.
-      crashed = on === undefined && (page.isClosed() || /crash/i.test(pass.failures[key]));
+      // A driver function's own page (baselines, the new device) takes only itself down.
+      crashed = page.isClosed() || (typeof fn !== 'function' && /crash/i.test(pass.failures[key]));
       return undefined;
     } finally {
       // A crashed renderer's counters are gone with it: no figure rather than a wrong one.
@@ -184,11 +221,7 @@ try {
     log(`${item.mb} MB: generated ${(pass.sizeBytes / MB).toFixed(1)} MB in ${Math.round(pass.generate.durationMs)} ms`);
     if (item.kind === 'full') pass.cold = await step(pass, 'cold', 'coldBackupDownload', undefined, true);
     pass.firstSave = await step(pass, 'flush', 'flush');
-    // In a page of its own (another renderer), closed afterwards: the baseline worker's copies of
-    // the image do not add up with the vault's memory in one renderer.
-    const baselinePage = await openPage();
-    pass.baselines = await step(pass, 'baselines', 'baselines', { name, runs, sendImage: item.kind === 'full' }, false, baselinePage);
-    await baselinePage.close().catch(() => undefined);
+    pass.baselines = await step(pass, 'baselines', () => baselines(name, item.kind === 'full'));
     pass.save = await step(pass, 'save', 'saveOneRow', { runs });
     if (item.kind === 'full') {
       pass.warm = await step(pass, 'warm', 'warmPagesBackup', undefined, true);
@@ -199,6 +232,10 @@ try {
       pass.verify = await step(pass, 'verify', 'verify', undefined, true);
       pass.upload = await step(pass, 'upload', 'upload', undefined, true);
       if (pass.warm) pass.remote = await step(pass, 'remote', 'remoteReplication', s3.options(pass, name), true);
+      if (pass.remote) {
+        const device = { ...s3.options(pass, name), name, backupId: resumeWith.warmBackupId };
+        pass.remoteRestore = await step(pass, 'remoteRestore', () => onOwnPage('remoteNewDevice', device), undefined, true);
+      }
       const imagePath = join(workDir, 'image');
       if (existsSync(imagePath)) {
         log(`${item.mb} MB: native gzip, sqlite3 and format in Node...`);

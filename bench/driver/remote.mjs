@@ -55,6 +55,7 @@ export function remoteRows(pass) {
     if (!p) continue;
     rows.push(row(`R2 remote push after ${title} (${label})`, `${ms(p.ms)}, ${fmtBytes(p.bytesSent)} (${p.objectsSent} sent, ${p.objectsSkipped} skipped)`, `cold push ${fmtBytes(r.cold.bytesSent)}`, pct(p.bytesSent / r.cold.bytesSent), `<= ${limit * 100}%`, p.bytesSent <= limit * r.cold.bytesSent));
   }
-  rows.push(row(`R3 restore from the remote, new device (${label})`, `${ms(r.restore.ms)}, ${rate(pass.sizeBytes, r.restore.ms)}`, `1 GET of the archive ${ms(w.getMs)}`, `${(r.restore.ms / w.getMs).toFixed(2)}x`, '', null));
+  const restore = pass.remoteRestore;
+  if (restore) rows.push(row(`R3 restore from the remote, new device (${label})`, `${ms(restore.ms)}, ${rate(pass.sizeBytes, restore.ms)}`, `1 GET of the archive ${ms(w.getMs)}`, `${(restore.ms / w.getMs).toFixed(2)}x`, '', null));
   return rows;
 }

@@ -32,18 +32,21 @@ async function timed<T>(body: () => Promise<T>): Promise<{ value: T; ms: number 
   return { value, ms: performance.now() - started };
 }
 
-/** Pushes, the remote restore, and the whole-archive PUT and GET, each timed. */
-export async function remoteReplication(options: RemoteBenchOptions) {
-  const { vault, warmBackupId } = currentPass();
-  if (warmBackupId === undefined) throw new Error('bench: warmPagesBackup() first');
-  const remote: S3RemoteOptions = {
+function s3Options(options: RemoteBenchOptions): S3RemoteOptions {
+  return {
     kind: 's3',
     endpoint: options.endpoint,
     bucket: options.bucket,
     prefix: options.prefix,
     credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
   };
-  await vault.remote.add(REMOTE, remote);
+}
+
+/** Pushes and the whole-archive PUT and GET, each timed (the new device: `remoteNewDevice`). */
+export async function remoteReplication(options: RemoteBenchOptions) {
+  const { vault, warmBackupId } = currentPass();
+  if (warmBackupId === undefined) throw new Error('bench: warmPagesBackup() first');
+  await vault.remote.add(REMOTE, s3Options(options));
   const push = async (backupId: string) => {
     const { value, ms } = await timed(() => vault.remote.push(REMOTE, { backupId }));
     return { ms, ...value };
@@ -51,22 +54,6 @@ export async function remoteReplication(options: RemoteBenchOptions) {
   const cold = await push(warmBackupId);
   const append = options.appendBackupId === undefined ? undefined : await push(options.appendBackupId);
   const update = options.updateBackupId === undefined ? undefined : await push(options.updateBackupId);
-
-  // A new device: an empty vault adds the remote and restores the warm backup from it.
-  const fresh = await openVault({ name: `${vault.name}-device2` });
-  let restore: { ms: number; docsAfter: number };
-  try {
-    await fresh.remote.add(REMOTE, remote);
-    const { ms } = await timed(() => fresh.backup.restore({ backupId: warmBackupId, from: REMOTE }));
-    const rows = await fresh.query<{ n: number }>('SELECT count(*) AS n FROM doc');
-    restore = { ms, docsAfter: rows[0]?.n ?? 0 };
-  } finally {
-    await fresh.close();
-    await new Promise<void>((resolve) => {
-      const request = indexedDB.deleteDatabase(`pagevault:${fresh.name}`);
-      request.onsuccess = request.onerror = request.onblocked = () => resolve();
-    });
-  }
 
   // The plain way: the whole archive in one signed PUT, then one GET.
   const { blob } = await vault.backup.download(warmBackupId, { format: 'archive' });
@@ -83,5 +70,26 @@ export async function remoteReplication(options: RemoteBenchOptions) {
     return (await response.arrayBuffer()).byteLength;
   });
   await vault.remote.remove(REMOTE);
-  return { cold, append, update, restore, wholeArchive: { bytes: body.length, putMs: put.ms, getMs: get.ms, gotBytes: get.value } };
+  return { cold, append, update, wholeArchive: { bytes: body.length, putMs: put.ms, getMs: get.ms, gotBytes: get.value } };
+}
+
+/**
+ * A new device: an empty vault adds the remote and restores `backupId` from it (every chunk comes
+ * from the server). The driver runs this on a page of its own, so the pass's vault and this one do
+ * not share a renderer (at 500 MB the two outgrew one).
+ */
+export async function remoteNewDevice(options: RemoteBenchOptions & { readonly name: string; readonly backupId: string }) {
+  const fresh = await openVault({ name: `${options.name}-device2` });
+  try {
+    await fresh.remote.add(REMOTE, s3Options(options));
+    const { ms } = await timed(() => fresh.backup.restore({ backupId: options.backupId, from: REMOTE }));
+    const rows = await fresh.query<{ n: number }>('SELECT count(*) AS n FROM doc');
+    return { ms, docsAfter: rows[0]?.n ?? 0 };
+  } finally {
+    await fresh.close();
+    await new Promise<void>((resolve) => {
+      const request = indexedDB.deleteDatabase(`pagevault:${fresh.name}`);
+      request.onsuccess = request.onerror = request.onblocked = () => resolve();
+    });
+  }
 }

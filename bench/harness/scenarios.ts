@@ -1,7 +1,8 @@
 /**
  * The benchmark scenarios, run on the page against one vault (its own worker), each a step the
  * Node driver calls in order so it can sample the renderer's memory around it. Baselines run in
- * a separate bench worker (baseline-worker.ts) on the same image, in the same browser run.
+ * a separate bench worker (baseline-worker.ts) on the same image, in the same browser run, on a
+ * page of their own (another renderer).
  *
  * Order of one pass: prepare (generate, never saved) -> 3 cold backup + download -> flush ->
  * baselines -> 1 save of one-row changes -> 2 warm pages backup -> 4 warm download ->
@@ -116,37 +117,41 @@ export async function flush() {
   return { ...value, wallMs: ms };
 }
 
+/** The bench worker the baselines run in, kept between the driver's calls (one per baseline). */
+let baselineWorker: { worker: Worker; remote: Remote<BaselineApi> } | undefined;
+
 /**
- * The baselines of vault `name` (read from its saved head in IndexedDB), in a fresh bench worker
- * that is terminated afterwards. The driver calls this from a page of its own, in another renderer
- * than the vault's: at 500 MB the two together outgrew one renderer, which crashed.
+ * Starts a bench worker on vault `name`'s saved head (read from IndexedDB) for the baselines. The
+ * driver calls this from a page of its own, in another renderer than the vault's, then one
+ * `baseline` call per figure: a baseline that crashes its renderer (at 500 MB) costs that figure
+ * and the page, and the driver goes on with the next one on a new page.
  */
-export async function baselines(options: { name: string; runs: number; sendImage: boolean }) {
+export async function baselineOpen(options: { name: string }) {
   const worker = new Worker(new URL('./baseline-worker.ts', import.meta.url), { type: 'module', name: 'pagevault-bench-baselines' });
-  const remote: Remote<BaselineApi> = wrap<BaselineApi>(worker);
-  // Each baseline on its own: one the browser refuses (a 500 MB IndexedDB value) is reported as
-  // that baseline's failure, and the others still run.
-  const failures: Record<string, string> = {};
-  const attempt = async <T>(label: string, body: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await body();
-    } catch (error) {
-      failures[label] = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      return undefined;
-    }
-  };
-  try {
-    const loaded = await remote.load(options.name);
-    const exportMs = await remote.exportMs(options.runs);
-    const pieces = await attempt('pieces', () => remote.savePieces());
-    const naive = await attempt('naive', () => remote.naiveSave());
-    const naiveRestore = await attempt('naiveRestore', () => remote.naiveRestore());
-    if (options.sendImage) await attempt('postImage', () => remote.postImage(`/__bench/file?name=image`));
-    await attempt('clear', () => remote.clear());
-    return { loaded, exportMs, pieces, naive, naiveRestore, failures };
-  } finally {
-    worker.terminate();
-  }
+  baselineWorker = { worker, remote: wrap<BaselineApi>(worker) };
+  return baselineWorker.remote.load(options.name);
+}
+
+/** The baselines by name, in the order the driver calls them (naiveRestore reads what naiveSave put). */
+const BASELINES = {
+  exportMs: (remote: Remote<BaselineApi>, runs: number) => remote.exportMs(runs),
+  pieces: (remote: Remote<BaselineApi>) => remote.savePieces(),
+  naive: (remote: Remote<BaselineApi>) => remote.naiveSave(),
+  naiveRestore: (remote: Remote<BaselineApi>) => remote.naiveRestore(),
+  postImage: (remote: Remote<BaselineApi>) => remote.postImage('/__bench/file?name=image'),
+  clear: (remote: Remote<BaselineApi>) => remote.clear(),
+} as const;
+
+/** One baseline on the worker `baselineOpen` started. */
+export async function baseline(options: { which: keyof typeof BASELINES; runs: number }) {
+  if (!baselineWorker) throw new Error('bench: call baselineOpen() first');
+  return BASELINES[options.which](baselineWorker.remote, options.runs);
+}
+
+/** Ends the baselines' worker (its memory is freed). */
+export function baselineClose(): void {
+  baselineWorker?.worker.terminate();
+  baselineWorker = undefined;
 }
 
 /** Scenario 1: `runs` saves, each after a one-row change at a different place. */
