@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
 import { createServer } from 'vite';
 import { nativeGzip, nativeSqlite, formatInNode } from './driver/native.mjs';
-import { findRenderers, firstTouchCost, minorFaults, readPeak, residentBytes, resetPeaks } from './driver/process-memory.mjs';
+import { faultsSince, findRenderers, firstTouchCost, minorFaults, readPeak, residentBytes, resetPeaks } from './driver/process-memory.mjs';
 import { formatTable, passRows, saveRows } from './driver/report.mjs';
 import { remoteRows, startRemote } from './driver/remote.mjs';
 
@@ -57,6 +57,11 @@ function fileSink() {
     configureServer(server) {
       server.middlewares.use('/__bench/file', (req, res) => {
         const name = new URL(req.url ?? '', 'http://x').searchParams.get('name') ?? '';
+        // GET gives a page a file the driver kept (the archive for the whole-archive PUT).
+        if (req.method === 'GET' && /^[\w.-]+$/.test(name) && existsSync(join(workDir, name))) {
+          res.end(readFileSync(join(workDir, name)));
+          return;
+        }
         if (req.method !== 'POST' || !/^[\w.-]+$/.test(name)) {
           res.statusCode = 400;
           res.end();
@@ -148,13 +153,21 @@ try {
    */
   const baselines = async (name, sendImage) => {
     const out = { failures: {} };
-    const which = ['exportMs', 'pieces', 'naive', 'naiveRestore', ...(sendImage ? ['postImage'] : []), 'clear'];
+    // The image for Node's baselines first, on a page of its own: at 500 MB, after the others it
+    // crashed the renderer.
+    const which = [...(sendImage ? ['postImage', 'newPage'] : []), 'exportMs', 'pieces', 'naive', 'naiveRestore', 'clear'];
     let on;
     for (const key of which) {
+      if (key === 'newPage') {
+        await on?.close().catch(() => undefined);
+        on = undefined;
+        continue;
+      }
       try {
         if (!on) {
           on = await openPage();
-          out.loaded ??= await on.evaluate((a) => window.pagevaultBench.baselineOpen(a), { name });
+          const loaded = await on.evaluate((a) => window.pagevaultBench.baselineOpen(a), { name });
+          out.loaded ??= loaded;
         }
         out[key] = await on.evaluate((a) => window.pagevaultBench.baseline(a), { which: key, runs });
       } catch (error) {
@@ -194,7 +207,7 @@ try {
       // A crashed renderer's counters are gone with it: no figure rather than a wrong one.
       if (!crashed) {
         pass.faults ??= {};
-        pass.faults[key] = minorFaults(pids) - faultsBefore;
+        pass.faults[key] = faultsSince(faultsBefore, minorFaults(findRenderers(marker)));
         if (memory) {
           pass.memory ??= {};
           pass.memory[key] = readPeak(pids, start);
@@ -233,8 +246,9 @@ try {
       pass.upload = await step(pass, 'upload', 'upload', undefined, true);
       if (pass.warm) pass.remote = await step(pass, 'remote', 'remoteReplication', s3.options(pass, name), true);
       if (pass.remote) {
+        pass.remote.wholeArchive = await step(pass, 'remoteWholeArchive', () => onOwnPage('remoteWholeArchive', s3.options(pass, name)));
         const device = { ...s3.options(pass, name), name, backupId: resumeWith.warmBackupId };
-        pass.remoteRestore = await step(pass, 'remoteRestore', () => onOwnPage('remoteNewDevice', device), undefined, true);
+        pass.remoteRestore = await step(pass, 'remoteRestore', () => onOwnPage('remoteNewDevice', device));
       }
       const imagePath = join(workDir, 'image');
       if (existsSync(imagePath)) {

@@ -85,18 +85,29 @@ export function residentBytes(pids) {
 }
 
 /**
- * Minor page faults of `pids` so far, summed (field 10 of /proc/<pid>/stat): each is a page of
+ * Minor page faults of each of `pids` so far (field 10 of /proc/<pid>/stat): each is a page of
  * memory touched for the first time (a fresh allocation being filled), the cost that varies most
  * between machines, so a step's count tells its allocations apart from the machine's speed.
  */
 export function minorFaults(pids) {
-  let total = 0;
+  const byPid = new Map();
   for (const pid of pids) {
     const stat = readText(`/proc/${pid}/stat`);
     // Fields after the parenthesised command name: state(3) ppid(4) ... flags(9) minflt(10).
     const value = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
-    if (Number.isFinite(value)) total += value;
+    if (Number.isFinite(value)) byPid.set(pid, value);
   }
+  return byPid;
+}
+
+/**
+ * The faults taken between two `minorFaults` samples by the processes alive at the second one
+ * (a renderer started meanwhile counts whole; one that ended meanwhile, such as a closed page's,
+ * took its counter with it and is not counted).
+ */
+export function faultsSince(before, after) {
+  let total = 0;
+  for (const [pid, value] of after) total += value - (before.get(pid) ?? 0);
   return total;
 }
 

@@ -45,7 +45,7 @@ export function remoteRows(pass) {
   const r = pass.remote;
   if (!r) return [];
   const label = `${Math.round(pass.sizeBytes / MB)} MB`;
-  const w = r.wholeArchive;
+  const w = r.wholeArchive ?? {};
   const row = (scenario, figure, baseline, ratio, target, met) => ({ scenario, figure, baseline, ratio, target, met });
   const rows = [
     row(`R1 remote push, cold (${label})`, `${ms(r.cold.ms)}, ${fmtBytes(r.cold.bytesSent)} in ${r.cold.objectsSent} objects`, `1 PUT of the archive ${ms(w.putMs)}, ${fmtBytes(w.bytes)}`, `${(r.cold.ms / w.putMs).toFixed(2)}x`, '', null),
