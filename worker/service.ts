@@ -228,16 +228,24 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
    * autosave (`exec` always counts as a write; `query` only when it changed rows). `readNow`
    * answers a plain read during a swap that lets reads pass (undefined: not a plain read, wait).
    */
+  /** Calls of `runSql` waiting at the write gate now. */
+  let waitingAtGate = 0;
   const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault, beforeWrite: () => void) => T, isExec: boolean, readNow?: (v: OpenVault) => T | undefined): Promise<T> => {
     const v = need(isExec ? 'write' : 'read');
     checkSql(sql);
     checkParams(params);
-    // A restore swapping the live database answers plain reads meanwhile (they change nothing).
-    if (readNow && v.context.readsMayPass() && !v.store.stoppedBy) {
+    // A restore swapping the live database answers plain reads meanwhile (they change nothing),
+    // unless a call sent before waits at the gate: a read must not overtake it.
+    if (readNow && waitingAtGate === 0 && v.context.readsMayPass() && !v.store.stoppedBy) {
       const rows = readNow(v);
       if (rows !== undefined) return rows;
     }
-    await v.context.writeGate();
+    waitingAtGate++;
+    try {
+      await v.context.writeGate();
+    } finally {
+      waitingAtGate--;
+    }
     // close() may have begun while this call waited: it was not served, so it is not lost.
     if (closing !== undefined || vault !== v) throw closed();
     const stopped = v.store.stoppedBy;

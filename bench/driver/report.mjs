@@ -27,7 +27,7 @@ function faultAndFailureRows(pass, label) {
   const rows = [];
   for (const [key, faults] of Object.entries(pass.faults ?? {})) {
     // Steps on pages of their own: their renderers are gone when the step ends, with their counters.
-    if (key === 'baselines' || key.startsWith('remote')) continue;
+    if (key === 'baselines' || key === 'remoteWholeArchive' || key === 'remoteRestore') continue;
     if (key === 'generate') continue;
     const touched = faults * PAGE;
     rows.push(row(`9 minor page faults, ${key} (${label})`, `${faults} (${fmtBytes(touched)} first-touched)`, `image ${fmtBytes(pass.sizeBytes)}`, `${(touched / pass.sizeBytes).toFixed(2)}x image`, '', null));

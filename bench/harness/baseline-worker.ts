@@ -203,12 +203,6 @@ const api = {
     return { readMs, gunzipMs, openMs, integrityMs, totalMs: performance.now() - started };
   },
 
-  /** Sends the exported image to the bench driver (Node side) for native gzip and sqlite3. */
-  async postImage(url: string): Promise<void> {
-    const response = await fetch(url, { method: 'POST', body: need().export() as Uint8Array<ArrayBuffer> });
-    if (!response.ok) throw new Error(`baseline worker: upload failed with ${response.status}`);
-  },
-
   async clear(): Promise<void> {
     db?.close();
     db = undefined;

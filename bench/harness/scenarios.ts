@@ -138,7 +138,6 @@ const BASELINES = {
   pieces: (remote: Remote<BaselineApi>) => remote.savePieces(),
   naive: (remote: Remote<BaselineApi>) => remote.naiveSave(),
   naiveRestore: (remote: Remote<BaselineApi>) => remote.naiveRestore(),
-  postImage: (remote: Remote<BaselineApi>) => remote.postImage('/__bench/file?name=image'),
   clear: (remote: Remote<BaselineApi>) => remote.clear(),
 } as const;
 

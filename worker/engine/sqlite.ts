@@ -137,16 +137,22 @@ export class SqliteConnection {
   /**
    * Runs the statements and returns the rows of the last one that produced rows. `beforeWrite`
    * runs before each statement that may change the database file (see `writesFile`); it may throw
-   * to refuse the statement, or note that the file changed.
+   * to refuse the statement, or note that the file changed. A statement that changed rows or the
+   * schema from where EXPLAIN does not look (a function or virtual table writing from inside, such
+   * as FTS `optimize()`) is noted afterwards: `beforeWrite` runs once it is done.
    */
   query(sql: string, params?: SqlParams, beforeWrite?: () => void): Row[] {
     try {
       let rows: Row[] = [];
       this.eachStatement(sql, params, (stmt) => {
-        if (beforeWrite && this.writesFile(stmt)) beforeWrite();
+        // A statement that writes TEMP only changes rows outside the file: not counted by the mark.
+        const writes = beforeWrite === undefined ? 'no' : this.writesFile(stmt);
+        if (writes === 'file') beforeWrite!();
+        const before = writes === 'no' && beforeWrite ? this.changeMark() : undefined;
         const found: Row[] = [];
         while (stmt.step()) found.push(stmt.getAsObject() as Row);
         if (found.length > 0 || stmt.getColumnNames().length > 0) rows = found;
+        if (before !== undefined && this.changeMark() !== before) beforeWrite!();
       });
       return rows;
     } catch (error) {
@@ -156,24 +162,35 @@ export class SqliteConnection {
 
   /**
    * Runs `sql` when every statement is a plain read: a `SELECT`, `WITH` or `VALUES` whose program
-   * opens no write transaction on any database (TEMP included) and controls no transaction.
-   * Returns undefined at the first statement that is not, having run only plain reads before it
-   * (nothing with an effect): the caller runs the whole text again the usual way.
+   * opens no write transaction on any database (TEMP included) and controls no transaction, run
+   * under `PRAGMA query_only` so that a write EXPLAIN cannot show (a function or a virtual table
+   * writing from inside, e.g. FTS `optimize()`, `pragma_optimize`) fails instead of landing.
+   * Returns undefined at the first statement that is not, or on any error (the text may compile
+   * only against another schema), having changed nothing: the caller runs the whole text again the
+   * usual way.
    */
   queryIfReading(sql: string, params?: SqlParams): Row[] | undefined {
-    let rows: Row[] = [];
+    const queryOnly = this.scalar('PRAGMA query_only');
+    let rows: Row[] | undefined = [];
     try {
+      this.db.exec('PRAGMA query_only = ON');
       this.eachStatement(sql, params, (stmt) => {
         if (!this.onlyReads(stmt)) throw NOT_A_READ;
         const found: Row[] = [];
         while (stmt.step()) found.push(stmt.getAsObject() as Row);
         if (found.length > 0 || stmt.getColumnNames().length > 0) rows = found;
       });
-      return rows;
-    } catch (error) {
-      if (error === NOT_A_READ) return undefined;
-      throw sqliteError(error, sql);
+    } catch {
+      rows = undefined;
+    } finally {
+      this.db.exec(`PRAGMA query_only = ${queryOnly ? 'ON' : 'OFF'}`);
     }
+    // Nothing here can open one (a swap starts with none open); should it ever, it is not kept.
+    if (this.inTransaction()) {
+      this.db.exec('ROLLBACK');
+      return undefined;
+    }
+    return rows;
   }
 
   /** The first column of the first row, as a number. */
@@ -181,6 +198,11 @@ export class SqliteConnection {
     const result = this.db.exec(sql);
     const value = result[0]?.values[0]?.[0];
     return typeof value === 'number' ? value : Number(value ?? 0);
+  }
+
+  /** Rows changed since the connection opened and the schema's version: a change moves it. */
+  private changeMark(): string {
+    return `${this.totalChanges()}:${this.scalar('PRAGMA schema_version')}`;
   }
 
   /** Number of rows changed by all statements since the connection opened. */
@@ -286,32 +308,36 @@ export class SqliteConnection {
   }
 
   /**
-   * Whether `stmt` may change the database file, as SQLite's own compiler says: its program
-   * (`EXPLAIN`) opens a write transaction on any database but TEMP (rows, schema, ANALYZE,
+   * Whether `stmt` may change the database file (`'file'`), only TEMP (`'temp'`) or neither
+   * (`'no'`), as SQLite's own compiler says: its program (`EXPLAIN`) opens a write transaction on
+   * any database but TEMP (rows, schema, ANALYZE,
    * REINDEX, `PRAGMA user_version`, writes by triggers; an attached database counts too, since it
    * may be the live file under another name), vacuums, or changes a journal mode. `PRAGMA
-   * optimize` may run ANALYZE from inside, where EXPLAIN does not show it: it counts. A statement
+   * optimize` and `pragma_optimize` may run ANALYZE from inside, where EXPLAIN does not show it:
+   * they count (other writes from inside are caught afterwards, see `query`). A statement
    * that cannot be explained counts as a write. Not cached: whether a statement writes depends on
    * the schema (a name may be a TEMP table now and a main one later). Costs one more compile.
    */
-  private writesFile(stmt: Statement): boolean {
+  private writesFile(stmt: Statement): 'file' | 'temp' | 'no' {
     const text = stmt.getSQL();
-    if (/^\s*EXPLAIN\b/i.test(text)) return false; // shows a program, never runs it
-    if (/^\s*PRAGMA\s+(?:\w+\s*\.\s*)?optimize\b/i.test(text)) return true;
+    if (/^\s*EXPLAIN\b/i.test(text)) return 'no'; // shows a program, never runs it
+    if (/^\s*PRAGMA\s+(?:\w+\s*\.\s*)?optimize\b/i.test(text) || /\bpragma_optimize\b/i.test(text)) return 'file';
     try {
       const program = this.db.prepare(`EXPLAIN ${text}`);
       try {
+        let temp = false;
         while (program.step()) {
           const [, opcode, database, p2] = program.get();
-          if (database === TEMP_DATABASE) continue;
-          if ((opcode === 'Transaction' && Number(p2) >= 1) || opcode === 'Vacuum' || opcode === 'IncrVacuum' || opcode === 'JournalMode') return true;
+          const writes = (opcode === 'Transaction' && Number(p2) >= 1) || opcode === 'Vacuum' || opcode === 'IncrVacuum' || opcode === 'JournalMode';
+          if (writes && database === TEMP_DATABASE) temp = true;
+          else if (writes) return 'file';
         }
-        return false;
+        return temp ? 'temp' : 'no';
       } finally {
         program.free();
       }
     } catch {
-      return true; // unknown, so assume it writes
+      return 'file'; // unknown, so assume it writes
     }
   }
 
