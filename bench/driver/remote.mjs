@@ -13,6 +13,7 @@ const MB = 1024 * 1024;
 const ms = (value) => (value === undefined ? 'n/a' : `${value >= 100 ? Math.round(value) : value.toFixed(1)} ms`);
 const fmtBytes = (bytes) => (bytes >= MB ? `${(bytes / MB).toFixed(2)} MB` : `${(bytes / 1024).toFixed(1)} KiB`);
 const pct = (value) => `${(value * 100).toFixed(2)}%`;
+const ratio = (value, baseline) => (baseline === undefined ? 'n/a' : `${(value / baseline).toFixed(2)}x`);
 const rate = (bytes, millis) => `${(bytes / MB / (millis / 1000)).toFixed(1)} MB/s`;
 
 /** Starts the S3 server; `options(pass, name)` gives the page step its argument for one pass. */
@@ -48,7 +49,7 @@ export function remoteRows(pass) {
   const w = r.wholeArchive ?? {};
   const row = (scenario, figure, baseline, ratio, target, met) => ({ scenario, figure, baseline, ratio, target, met });
   const rows = [
-    row(`R1 remote push, cold (${label})`, `${ms(r.cold.ms)}, ${fmtBytes(r.cold.bytesSent)} in ${r.cold.objectsSent} objects`, `1 PUT of the archive ${ms(w.putMs)}, ${fmtBytes(w.bytes)}`, `${(r.cold.ms / w.putMs).toFixed(2)}x`, '', null),
+    row(`R1 remote push, cold (${label})`, `${ms(r.cold.ms)}, ${fmtBytes(r.cold.bytesSent)} in ${r.cold.objectsSent} objects`, w.putMs === undefined ? '1 PUT of the archive n/a' : `1 PUT of the archive ${ms(w.putMs)}, ${fmtBytes(w.bytes)}`, ratio(r.cold.ms, w.putMs), '', null),
   ];
   for (const [key, title, limit] of [['append', 'append 1%', 0.03], ['update', 'update 0.1%', 0.1]]) {
     const p = r[key];
@@ -56,6 +57,6 @@ export function remoteRows(pass) {
     rows.push(row(`R2 remote push after ${title} (${label})`, `${ms(p.ms)}, ${fmtBytes(p.bytesSent)} (${p.objectsSent} sent, ${p.objectsSkipped} skipped)`, `cold push ${fmtBytes(r.cold.bytesSent)}`, pct(p.bytesSent / r.cold.bytesSent), `<= ${limit * 100}%`, p.bytesSent <= limit * r.cold.bytesSent));
   }
   const restore = pass.remoteRestore;
-  if (restore) rows.push(row(`R3 restore from the remote, new device (${label})`, `${ms(restore.ms)}, ${rate(pass.sizeBytes, restore.ms)}`, `1 GET of the archive ${ms(w.getMs)}`, `${(restore.ms / w.getMs).toFixed(2)}x`, '', null));
+  if (restore) rows.push(row(`R3 restore from the remote, new device (${label})`, `${ms(restore.ms)}, ${rate(pass.sizeBytes, restore.ms)}`, `1 GET of the archive ${ms(w.getMs)}`, ratio(restore.ms, w.getMs), '', null));
   return rows;
 }
