@@ -223,13 +223,13 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
     };
   };
 
+  /** Calls of `runSql` waiting at the write gate now. */
+  let waitingAtGate = 0;
   /**
    * Runs SQL on the live connection once no restore is swapping it, then notes the write for the
    * autosave (`exec` always counts as a write; `query` only when it changed rows). `readNow`
    * answers a plain read during a swap that lets reads pass (undefined: not a plain read, wait).
    */
-  /** Calls of `runSql` waiting at the write gate now. */
-  let waitingAtGate = 0;
   const runSql = async <T>(sql: unknown, params: unknown, body: (v: OpenVault, beforeWrite: () => void) => T, isExec: boolean, readNow?: (v: OpenVault) => T | undefined): Promise<T> => {
     const v = need(isExec ? 'write' : 'read');
     checkSql(sql);

@@ -310,13 +310,13 @@ export class SqliteConnection {
   /**
    * Whether `stmt` may change the database file (`'file'`), only TEMP (`'temp'`) or neither
    * (`'no'`), as SQLite's own compiler says: its program (`EXPLAIN`) opens a write transaction on
-   * any database but TEMP (rows, schema, ANALYZE,
-   * REINDEX, `PRAGMA user_version`, writes by triggers; an attached database counts too, since it
-   * may be the live file under another name), vacuums, or changes a journal mode. `PRAGMA
-   * optimize` and `pragma_optimize` may run ANALYZE from inside, where EXPLAIN does not show it:
-   * they count (other writes from inside are caught afterwards, see `query`). A statement
-   * that cannot be explained counts as a write. Not cached: whether a statement writes depends on
-   * the schema (a name may be a TEMP table now and a main one later). Costs one more compile.
+   * any database but TEMP (rows, schema, ANALYZE, REINDEX, `PRAGMA user_version`, writes by
+   * triggers; an attached database counts too, since it may be the live file under another name),
+   * vacuums, or changes a journal mode. `PRAGMA optimize` and `pragma_optimize` may run ANALYZE
+   * from inside, where EXPLAIN does not show it: they count (other writes from inside are caught
+   * afterwards, see `query`). A statement that cannot be explained counts as a write. Not cached:
+   * whether a statement writes depends on the schema (a name may be a TEMP table now and a main
+   * one later). Costs one more compile.
    */
   private writesFile(stmt: Statement): 'file' | 'temp' | 'no' {
     const text = stmt.getSQL();
