@@ -194,7 +194,7 @@ export function createService(serviceOptions: ServiceOptions = {}): Service {
         vault = undefined;
         stopSandbox(v.live.conn.engine);
         v.live.conn.close();
-        v.store.close();
+        await v.store.closeWhenIdle();
         v.release();
       }
     })();

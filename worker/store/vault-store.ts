@@ -426,6 +426,27 @@ export class VaultStore {
     this.shutdown(new PagevaultError(ErrorCode.CLOSED, 'The vault is closed.', { name: this.name }));
   }
 
+  /**
+   * Closes once every transaction begun before has ended: an empty read-write transaction over
+   * every store starts only after them. A worker terminated right after `close()` could otherwise
+   * cut one short, and WebKit then keeps the connection open, which blocks `deleteVault` for good.
+   * Waits at most `limitMs`, then closes anyway.
+   */
+  async closeWhenIdle(limitMs = 5_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const names = this.closedReason ? [] : [...this.db.objectStoreNames];
+      // transaction() throws at once on a connection the browser closed: then there is nothing to wait for.
+      const barrier = names.length > 0 ? this.db.transaction(names, 'readwrite').done : Promise.resolve();
+      await Promise.race([barrier.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)))]);
+    } catch {
+      // The connection is gone already: nothing to wait for.
+    } finally {
+      clearTimeout(timer);
+      this.close();
+    }
+  }
+
   private shutdown(reason: PagevaultError): void {
     if (this.closedReason) return;
     this.closedReason = reason;
