@@ -94,6 +94,16 @@ export function remoteEntry(vault: VaultContext, nameValue: unknown): RemoteEntr
   return entry;
 }
 
+/** Whether `entry` is still vault's remote of its name (not removed or replaced since it was added). */
+export function stillRegistered(vault: VaultContext, entry: RemoteEntry): boolean {
+  return registries.get(vault)?.get(entry.name) === entry;
+}
+
+/** Whether vault's remotes were closed (it is closing). */
+export function remotesClosed(vault: VaultContext): boolean {
+  return closedVaults.has(vault);
+}
+
 /** Stops every remote's continuous replication and forgets them (the vault is closing). */
 export function closeRemotes(vault: VaultContext): void {
   closedVaults.add(vault);
