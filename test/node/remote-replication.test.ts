@@ -9,7 +9,8 @@ import type { Clock } from '../../worker/jobs/clock';
 import { createService, type Service } from '../../worker/service';
 import { VaultStore } from '../../worker/store/vault-store';
 import { startHttpObjectServer, type HttpObjectServer } from '../support/http-object-server';
-import { S3_BUCKET, S3_CREDENTIALS, startS3Server, type S3Server } from '../support/s3-server';
+import { startS3Server, type S3Server } from '../support/s3-server';
+import { FAST_RETRY, s3RemoteAt, until } from '../support/s3-suite';
 import { addRows, call, liveSummary, openService, settle } from '../support/vault-harness';
 
 let s3: S3Server;
@@ -26,9 +27,8 @@ afterAll(async () => {
 });
 
 // Short backoff; a timeout long enough for a loaded machine.
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
-const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
-  ({ kind: 's3', endpoint: s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
+const FAST = FAST_RETRY;
+const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions => s3RemoteAt(s3, prefix, over);
 
 async function vaultWith(name: string, rows: number, service?: Service): Promise<Service> {
   const s = service ?? (await openService(name));
@@ -41,14 +41,6 @@ async function backup(service: Service): Promise<string> {
   const { backupId } = await call(service.backupCreate({}));
   await call(service.backupWait(backupId));
   return backupId;
-}
-
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 describe('http remote (no listing)', () => {
@@ -78,12 +70,12 @@ describe('continuous replication', () => {
     const a = await vaultWith('rr-cont', 1500);
     await call(a.remoteAdd('live', s3At('cont/', { continuousMs: 100 })));
     await call(a.flush());
-    await until(async () => (await s3.listKeys('cont/heads/')).length === 1);
+    await until(async () => (await s3.listKeys('cont/heads/')).length === 1, 10_000);
     await addRows(a, 10, 7);
     await call(a.flush());
     const savedAt = (await call(a.info())).savedAt;
     const repo = await RemoteRepository.open(s3Store(s3At('cont/') as S3RemoteOptions));
-    await until(async () => (await repo.readHead('rr-cont'))?.manifest.createdAt === savedAt);
+    await until(async () => (await repo.readHead('rr-cont'))?.manifest.createdAt === savedAt, 10_000);
     const b = await vaultWith('rr-cont-b', 0);
     await call(b.remoteAdd('live', s3At('cont/')));
     await call(b.remoteRestoreLatest('live', {}));
@@ -108,7 +100,7 @@ describe('scheduled pushes', () => {
     await vaultWith('rr-sched', 500, service);
     await call(service.remoteAdd('offsite', s3At('sched/')));
     await call(service.scheduleSet({ id: 'hourly', every: '1h' }, { pushTo: 'offsite' }));
-    await until(async () => (await call(service.backupHistory())).some((j) => j.kind === 'push' && j.state === 'succeeded'));
+    await until(async () => (await call(service.backupHistory())).some((j) => j.kind === 'push' && j.state === 'succeeded'), 10_000);
     const pushed = await call(service.remoteList('offsite'));
     expect(pushed.length).toBeGreaterThan(0);
     expect((await call(service.backupList())).map((b) => b.backupId)).toContain(pushed.at(-1)!.backupId);

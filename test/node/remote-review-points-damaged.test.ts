@@ -4,21 +4,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RemoteOptions, S3RemoteOptions } from '../../src/protocol';
 import { RemoteRepository } from '../../src/remote/repository';
 import { s3Store } from '../../src/remote/s3';
-import { S3_BUCKET, S3_CREDENTIALS } from '../support/s3-server';
-import { s3Suite } from '../support/s3-suite';
+import { s3RemoteAt, s3Suite, until } from '../support/s3-suite';
 import { call, openService } from '../support/vault-harness';
 import { MINUTE, MadeUpClock, openAt, rowNumbers, saveRow } from './history-support';
 
 const suite = s3Suite(beforeAll, afterAll);
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
-const s3At = (prefix: string): RemoteOptions => ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST }) as RemoteOptions;
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions => s3RemoteAt(suite.s3, prefix, over);
 async function points(options: RemoteOptions) {
   const repo = await RemoteRepository.open(s3Store(options as S3RemoteOptions));
   return { repo, listed: (await repo.listManifests(undefined, 'points/')).sort((a, b) => a.manifest.createdAt - b.manifest.createdAt) };

@@ -8,25 +8,14 @@ import { collectChunks } from '../../src/remote/collect';
 import { RemoteRepository } from '../../src/remote/repository';
 import { s3Store } from '../../src/remote/s3';
 import type { Service } from '../../worker/service';
-import {S3_BUCKET, S3_CREDENTIALS } from '../support/s3-server';
-import { s3Suite } from '../support/s3-suite';
+import { s3RemoteAt, s3Suite, until } from '../support/s3-suite';
 import { call, openService } from '../support/vault-harness';
 import { HOUR, MINUTE, MadeUpClock, openAt, rowNumbers, saveRow } from './history-support';
 
 const suite = s3Suite(beforeAll, afterAll);
 const { open } = suite;
 
-const FAST = { retries: 2, backoffMs: 5, timeoutMs: 20_000 } as const;
-const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions =>
-  ({ kind: 's3', endpoint: suite.s3.endpoint, bucket: S3_BUCKET, prefix, credentials: S3_CREDENTIALS, retry: FAST, ...over }) as RemoteOptions;
-
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const s3At = (prefix: string, over: Partial<RemoteOptions> = {}): RemoteOptions => s3RemoteAt(suite.s3, prefix, over);
 
 /** The `at` of every point the remote holds, oldest first. */
 async function pointTimes(options: RemoteOptions): Promise<number[]> {
