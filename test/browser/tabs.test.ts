@@ -5,6 +5,7 @@
  * The multi-page checks (pages closed, reloaded, crashed) are in e2e/tabs.mjs.
  */
 import { describe, expect, it } from 'vitest';
+import { server } from 'vitest/browser';
 import { openVault, type ChangeEvent } from '../../src/index';
 import { count, fillRows, open, rejectsWith, sleep, startWorker, uniqueName } from './helpers';
 
@@ -123,7 +124,14 @@ describe('several tabs on one vault', () => {
     await b.close();
   });
 
-  it('answers or rejects with INTERRUPTED every call in flight when the owner dies mid-write and mid-backup', async () => {
+  // Not in WebKit: there, a worker terminated in the middle of an IndexedDB transaction sometimes
+  // leaves that transaction open for good, and every later read-write transaction on its stores
+  // waits behind it (README "Several tabs", limits). Plain IndexedDB shows it without pagevault: a
+  // worker looping read-write and read-only transactions, terminated, then a read-write transaction
+  // from the page: it waited over 100 s in 1 of 12 tries in WebKitGTK, and never in 8 tries each in
+  // Chromium and Firefox. This test then timed out in 4 of 6 runs of this file. A page that closes
+  // or crashes ends its whole context; the crashes in e2e/tabs.mjs cover that.
+  it.skipIf(server.browser === 'webkit')('answers or rejects with INTERRUPTED every call in flight when the owner dies mid-write and mid-backup', async () => {
     const name = uniqueName('tabs-inflight');
     const worker = startWorker();
     const owner = await openVault({ name, worker, autosaveMs: 60_000 });
