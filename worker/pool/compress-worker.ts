@@ -11,6 +11,17 @@ self.onmessage = async (event: MessageEvent<HelperRequest>) => {
     cancelled.add(request.id);
     return;
   }
+  try {
+    await serve(request);
+  } catch (error) {
+    // Every request gets an answer: one that threw (hash-wasm failing to instantiate, memory) would
+    // otherwise leave its caller waiting for good, since a rejection here raises no error event there.
+    cancelled.delete(request.id);
+    (self as unknown as Worker).postMessage({ id: request.id, results: [], failed: String(error) } satisfies HelperResponse);
+  }
+};
+
+async function serve(request: Exclude<HelperRequest, { op: 'cancel' }>): Promise<void> {
   if (request.op === 'hash') {
     // Hashed in slices, yielding between them: compression asked meanwhile (the next save) is not
     // held up for the whole image, and a cancelled hash stops early and frees the image.
@@ -25,4 +36,4 @@ self.onmessage = async (event: MessageEvent<HelperRequest>) => {
   const kept = new Set(transfer);
   const returned = request.op === 'compress' ? [...new Set(request.chunks.map((c) => c.buffer as ArrayBuffer))].filter((b) => !kept.has(b)) : [];
   (self as unknown as Worker).postMessage({ id: request.id, results, returned } satisfies HelperResponse, [...transfer, ...returned]);
-};
+}

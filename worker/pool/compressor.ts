@@ -7,6 +7,8 @@
  * - Results come back in request order, each checked (decoded and compared) by whoever made it.
  * - Where helpers cannot start (no Worker in this realm, a Content-Security-Policy that forbids
  *   them, a helper that crashed), the work runs inline: slower, never lost.
+ * - Every request is settled: by the helper's answer (`failed` when its work threw), or, when the
+ *   helper crashed, went silent or the pool closed, by the fallback (inline work, or WORKER for a hash).
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { compressChecked, decodeAll, imageSha256, owned } from './compress-chunks';
@@ -22,10 +24,22 @@ const BATCH = 8;
  * (and first-touched) 100 MB of fresh buffers just to hand chunks over.
  */
 const POOL_BUFFERS = 256;
+/**
+ * A helper with work pending that sends nothing for this long is taken for stuck and replaced by
+ * inline work. In WebKit a helper sometimes never answered an image hash, with no error event
+ * (CI, about 1 run in 30 of test/browser/portable.test.ts), and the backup waiting for that hash
+ * waited for good. A hash of 500 MB takes seconds; a false alarm only costs speed.
+ */
+export const HELPER_STALL_MS = 60_000;
 
 interface Helper {
   readonly worker: Worker;
   readonly pending: Map<number, (response: HelperResponse | Error) => void>;
+  /** When the helper last answered, or was given work while it had none. */
+  heard: number;
+  watchdog?: ReturnType<typeof setTimeout> | undefined;
+  /** Ends the helper and settles its work through the fallback. */
+  readonly fail: () => void;
 }
 
 export class Compressor {
@@ -72,6 +86,7 @@ export class Compressor {
     signal?.addEventListener('abort', cancel, { once: true });
     try {
       return await new Promise<string>((resolve, reject) => {
+        this.watch(helper);
         helper.pending.set(id, (response) => {
           if (response instanceof Error) reject(new PagevaultError(ErrorCode.WORKER, 'The helper hashing the image stopped; try again.', {}));
           else if (response.sha256 === undefined) reject(new PagevaultError(ErrorCode.CANCELLED, 'The image hash was no longer needed.', {}));
@@ -99,6 +114,7 @@ export class Compressor {
 
   close(): void {
     for (const h of this.helpers) {
+      clearTimeout(h.watchdog);
       h.worker.terminate();
       // A terminated helper never answers: settle what waits on it (batches then run inline, a hash
       // fails WORKER), or a call still reading (a download racing close()) would never end.
@@ -130,6 +146,7 @@ export class Compressor {
       batches.push(
         new Promise((resolve) => {
           // A helper that fails hands its batch back to be done inline.
+          this.watch(helper);
           helper.pending.set(message.id, (response) => resolve(response instanceof Error ? inline(batch) : [...response.results]));
           helper.worker.postMessage(message, transfer);
         }),
@@ -152,23 +169,48 @@ export class Compressor {
     return helper;
   }
 
+  /**
+   * Arms `helper`'s watchdog as it is given work (call before adding the work to `pending`): a helper that then answers nothing for
+   * HELPER_STALL_MS is failed (its work settled by the fallback, later work inline).
+   */
+  private watch(helper: Helper): void {
+    if (helper.pending.size === 0) helper.heard = Date.now();
+    if (helper.watchdog !== undefined) return;
+    const check = () => {
+      helper.watchdog = undefined;
+      if (helper.pending.size === 0 || !this.helpers.includes(helper)) return;
+      const silent = Date.now() - helper.heard;
+      if (silent >= HELPER_STALL_MS) helper.fail();
+      else helper.watchdog = setTimeout(check, HELPER_STALL_MS - silent);
+    };
+    helper.watchdog = setTimeout(check, HELPER_STALL_MS);
+  }
+
   private start(): Helper {
     const worker = spawnCompressor();
-    const helper: Helper = { worker, pending: new Map() };
+    const helper: Helper = {
+      worker,
+      pending: new Map(),
+      heard: Date.now(),
+      fail: () => {
+        // The helper could not start, crashed or went silent: its batches run inline, later ones too.
+        this.broken = true;
+        clearTimeout(helper.watchdog);
+        helper.watchdog = undefined;
+        worker.terminate();
+        const waiting = [...helper.pending.values()];
+        helper.pending.clear();
+        for (const settle of waiting) settle(new Error('compression helper failed'));
+      },
+    };
     worker.onmessage = (event: MessageEvent<HelperResponse>) => {
+      helper.heard = Date.now();
       this.recycle(event.data.returned);
-      helper.pending.get(event.data.id)?.(event.data);
+      helper.pending.get(event.data.id)?.(event.data.failed === undefined ? event.data : new Error(event.data.failed));
       helper.pending.delete(event.data.id);
     };
-    const fail = () => {
-      // The helper could not start or crashed: its batches run inline, later ones too.
-      this.broken = true;
-      for (const settle of helper.pending.values()) settle(new Error('compression helper failed'));
-      helper.pending.clear();
-      worker.terminate();
-    };
-    worker.onerror = fail;
-    worker.onmessageerror = fail;
+    worker.onerror = helper.fail;
+    worker.onmessageerror = helper.fail;
     return helper;
   }
 }

@@ -20,4 +20,6 @@ export interface HelperResponse {
   readonly sha256?: string;
   /** For `compress`: the request's chunk buffers no result kept, sent back to be reused. */
   readonly returned?: readonly ArrayBuffer[];
+  /** The request threw in the helper (its message): the caller does the work itself or gives up, as when a helper crashes. */
+  readonly failed?: string;
 }
