@@ -56,8 +56,8 @@ describe('a compression helper whose work throws', () => {
     pool.close();
   });
 
-  it('is taken for stuck when it stays silent with work pending: the work settles through the fallback', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  it('is replaced when it stays silent with work pending: the work settles through the fallback, the next goes to a new helper', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     vi.stubGlobal('Worker', FailingHelper);
     FailingHelper.silent = true;
     const { Compressor, HELPER_STALL_MS } = await import('../../worker/pool/compressor');
@@ -74,15 +74,18 @@ describe('a compression helper whose work throws', () => {
     await vi.advanceTimersByTimeAsync(HELPER_STALL_MS - 1_000);
     expect(hashed).toBeUndefined(); // still waiting: a slow helper is not a stuck one
     expect(compressed).toBeUndefined();
-    await vi.advanceTimersByTimeAsync(2_000);
+    await vi.advanceTimersByTimeAsync(HELPER_STALL_MS); // overdue, then checked once more a second later
     await hash;
     await compressing;
     expect(hashed).toBe('WORKER');
     expect(compressed).toEqual(compressChecked(chunks));
-    // Later work runs here at once.
+    // Later work goes to a new helper (this one answers, as failed: done here).
+    const helpersBefore = started.length;
+    FailingHelper.silent = false;
     const later = pool.compress(chunks.slice(0, 2));
-    await vi.advanceTimersByTimeAsync(10); // inline work yields to the event loop between batches
+    await vi.advanceTimersByTimeAsync(10); // its answer, then the batch redone in a task of its own
     expect(await later).toEqual(compressChecked(chunks.slice(0, 2)));
+    expect(started.length).toBeGreaterThan(helpersBefore);
     pool.close();
   });
 });

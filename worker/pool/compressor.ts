@@ -8,7 +8,8 @@
  * - Where helpers cannot start (no Worker in this realm, a Content-Security-Policy that forbids
  *   them, a helper that crashed), the work runs inline: slower, never lost.
  * - Every request is settled: by the helper's answer (`failed` when its work threw), or, when the
- *   helper crashed, went silent or the pool closed, by the fallback (inline work, or WORKER for a hash).
+ *   helper crashed, went silent or the pool closed, by the fallback (inline work, or WORKER for a
+ *   hash; a backup hashing a copied image then fails with WORKER and can be run again).
  */
 import { ErrorCode, PagevaultError } from '../../src/errors';
 import { compressChecked, decodeAll, imageSha256, owned } from './compress-chunks';
@@ -28,7 +29,8 @@ const POOL_BUFFERS = 256;
  * A helper with work pending that sends nothing for this long is taken for stuck and replaced by
  * inline work. In WebKit a helper sometimes never answered an image hash, with no error event
  * (CI, about 1 run in 30 of test/browser/portable.test.ts), and the backup waiting for that hash
- * waited for good. A hash of 500 MB takes seconds; a false alarm only costs speed.
+ * waited for good. A hash of 500 MB takes seconds. A false alarm costs the work done again inline,
+ * and a backup whose image hash was on that helper fails with WORKER (retryable).
  */
 export const HELPER_STALL_MS = 60_000;
 
@@ -38,8 +40,8 @@ interface Helper {
   /** When the helper last answered, or was given work while it had none. */
   heard: number;
   watchdog?: ReturnType<typeof setTimeout> | undefined;
-  /** Ends the helper and settles its work through the fallback. */
-  readonly fail: () => void;
+  /** Ends the helper and settles its work through the fallback; `broken` (default) runs all later work inline. */
+  readonly fail: (broken?: boolean) => void;
 }
 
 export class Compressor {
@@ -147,7 +149,10 @@ export class Compressor {
         new Promise((resolve) => {
           // A helper that fails hands its batch back to be done inline.
           this.watch(helper);
-          helper.pending.set(message.id, (response) => resolve(response instanceof Error ? inline(batch) : [...response.results]));
+          // Each batch of a failed helper is redone in a task of its own: the page's queries get in between.
+          helper.pending.set(message.id, (response) =>
+            resolve(response instanceof Error ? new Promise((done) => setTimeout(() => done(inline(batch)), 0)) : [...response.results]),
+          );
           helper.worker.postMessage(message, transfer);
         }),
       );
@@ -170,18 +175,29 @@ export class Compressor {
   }
 
   /**
-   * Arms `helper`'s watchdog as it is given work (call before adding the work to `pending`): a helper that then answers nothing for
-   * HELPER_STALL_MS is failed (its work settled by the fallback, later work inline).
+   * Arms `helper`'s watchdog as it is given work (call before adding the work to `pending`). A
+   * helper that then answers nothing for HELPER_STALL_MS (monotonic time) is replaced: its work is
+   * settled by the fallback, and the next work starts a new helper. An overdue check is made once
+   * more a second later, so answers already queued (this thread was busy) are read first.
    */
   private watch(helper: Helper): void {
-    if (helper.pending.size === 0) helper.heard = Date.now();
+    if (helper.pending.size === 0) helper.heard = performance.now();
     if (helper.watchdog !== undefined) return;
+    let suspect = false;
     const check = () => {
       helper.watchdog = undefined;
       if (helper.pending.size === 0 || !this.helpers.includes(helper)) return;
-      const silent = Date.now() - helper.heard;
-      if (silent >= HELPER_STALL_MS) helper.fail();
-      else helper.watchdog = setTimeout(check, HELPER_STALL_MS - silent);
+      const silent = performance.now() - helper.heard;
+      if (silent < HELPER_STALL_MS) {
+        suspect = false;
+        helper.watchdog = setTimeout(check, HELPER_STALL_MS - silent);
+      } else if (!suspect) {
+        suspect = true;
+        helper.watchdog = setTimeout(check, 1_000);
+      } else {
+        this.helpers = this.helpers.filter((h) => h !== helper);
+        helper.fail(false);
+      }
     };
     helper.watchdog = setTimeout(check, HELPER_STALL_MS);
   }
@@ -191,10 +207,11 @@ export class Compressor {
     const helper: Helper = {
       worker,
       pending: new Map(),
-      heard: Date.now(),
-      fail: () => {
-        // The helper could not start, crashed or went silent: its batches run inline, later ones too.
-        this.broken = true;
+      heard: performance.now(),
+      fail: (broken = true) => {
+        // The helper could not start or crashed: its batches run inline, later ones too. One that
+        // went silent is replaced (broken false): its batches run inline, later ones on a new helper.
+        if (broken) this.broken = true;
         clearTimeout(helper.watchdog);
         helper.watchdog = undefined;
         worker.terminate();
@@ -204,13 +221,13 @@ export class Compressor {
       },
     };
     worker.onmessage = (event: MessageEvent<HelperResponse>) => {
-      helper.heard = Date.now();
+      helper.heard = performance.now();
       this.recycle(event.data.returned);
       helper.pending.get(event.data.id)?.(event.data.failed === undefined ? event.data : new Error(event.data.failed));
       helper.pending.delete(event.data.id);
     };
-    worker.onerror = helper.fail;
-    worker.onmessageerror = helper.fail;
+    worker.onerror = () => helper.fail();
+    worker.onmessageerror = () => helper.fail();
     return helper;
   }
 }
