@@ -26,10 +26,10 @@ const BATCH = 8;
  */
 const POOL_BUFFERS = 256;
 /**
- * A helper with work pending that sends nothing for this long is taken for stuck and replaced by
- * inline work. In WebKit a helper sometimes never answered an image hash, with no error event
- * (CI, about 1 run in 30 of test/browser/portable.test.ts), and the backup waiting for that hash
- * waited for good. A hash of 500 MB takes seconds. A false alarm costs the work done again inline,
+ * A helper with work pending that sends nothing for this long is taken for stuck: its work runs
+ * inline and a new helper takes the next. In WebKit a helper sometimes never answered an image
+ * hash, with no error event (CI; here 3 runs in 22 of test/browser/portable.test.ts with one core
+ * kept busy), and the backup waiting for that hash waited for good. A hash of 500 MB takes seconds. A false alarm costs the work done again inline,
  * and a backup whose image hash was on that helper fails with WORKER (retryable).
  */
 export const HELPER_STALL_MS = 60_000;
