@@ -115,14 +115,9 @@ export class Compressor {
   }
 
   close(): void {
-    for (const h of this.helpers) {
-      clearTimeout(h.watchdog);
-      h.worker.terminate();
-      // A terminated helper never answers: settle what waits on it (batches then run inline, a hash
-      // fails WORKER), or a call still reading (a download racing close()) would never end.
-      for (const settle of h.pending.values()) settle(new Error('compression helper closed'));
-      h.pending.clear();
-    }
+    // A terminated helper never answers: its work is settled (batches then run inline, a hash fails
+    // WORKER), or a call still reading (a download racing close()) would never end.
+    for (const h of this.helpers) h.fail(false);
     this.helpers = [];
   }
 
@@ -186,7 +181,7 @@ export class Compressor {
     let suspect = false;
     const check = () => {
       helper.watchdog = undefined;
-      if (helper.pending.size === 0 || !this.helpers.includes(helper)) return;
+      if (helper.pending.size === 0) return; // fail() clears the watchdog, so this helper is still in use
       const silent = performance.now() - helper.heard;
       if (silent < HELPER_STALL_MS) {
         suspect = false;
@@ -209,8 +204,8 @@ export class Compressor {
       pending: new Map(),
       heard: performance.now(),
       fail: (broken = true) => {
-        // The helper could not start or crashed: its batches run inline, later ones too. One that
-        // went silent is replaced (broken false): its batches run inline, later ones on a new helper.
+        // The helper could not start or crashed: its batches run inline, later ones too. With broken
+        // false (a silent helper being replaced, or the pool closing), later work may use new helpers.
         if (broken) this.broken = true;
         clearTimeout(helper.watchdog);
         helper.watchdog = undefined;
